@@ -1,0 +1,62 @@
+# Iara — one Makefile. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENVS      := .venvs
+ENGINE     := $(VENVS)/engine
+APP        := $(VENVS)/app
+# Python 3.10 for the engine (Rasa 3.6 needs < 3.11); found through pyenv when present.
+PY310      ?= $(shell PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep -m1 '^3\.10') python3.10 -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3.10)
+PY311      ?= $(shell PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep -m1 '^3\.11') python3.11 -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3.11)
+IARA       := $(APP)/bin/iara
+PYTEST_ARGS ?=
+
+.PHONY: help setup run test test-unit lint validate train index clean
+
+help: ## Show this help
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(ENGINE)/.installed: requirements/engine.txt requirements/engine.lock
+	@test -n "$(PY310)" || { echo "Python 3.10 not found (needed by Rasa 3.6)"; exit 1; }
+	@echo "→ Engine environment (Python 3.10, Rasa 3.6.21) in $(ENGINE)"
+	@test -x $(ENGINE)/bin/python || $(PY310) -m venv $(ENGINE)
+	$(ENGINE)/bin/pip install -q --upgrade pip
+	$(ENGINE)/bin/pip install -q -r requirements/engine.txt -c requirements/engine.lock
+	@touch $@
+
+$(APP)/.installed: pyproject.toml requirements/app.lock
+	@test -n "$(PY311)" || { echo "Python 3.11 not found"; exit 1; }
+	@echo "→ App environment (Python 3.11) in $(APP)"
+	@test -x $(APP)/bin/python || $(PY311) -m venv $(APP)
+	$(APP)/bin/pip install -q --upgrade pip
+	$(APP)/bin/pip install -q torch==2.13.0
+	$(APP)/bin/pip install -q -e '.[dev]' -c requirements/app.lock
+	@touch $@
+
+setup: $(ENGINE)/.installed $(APP)/.installed ## Create both Python environments (once)
+
+run: setup ## Validate, train/index if stale, start engine + actions + API (Ctrl-C stops)
+	@$(IARA) run
+
+validate: $(APP)/.installed ## Validate the knowledge files
+	@$(IARA) knowledge validate
+
+train: setup ## Train the Rasa model if its inputs changed
+	@$(IARA) train
+
+index: $(APP)/.installed ## Build the retrieval index if the knowledge changed
+	@$(IARA) index build
+
+test: setup ## Run the whole test suite (unit + real stack); builds what it needs
+	@$(IARA) prepare
+	$(APP)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-unit: $(APP)/.installed ## Fast tests only (no model training, no running stack)
+	$(APP)/bin/python -m pytest -m "not stack and not model" $(PYTEST_ARGS)
+
+lint: $(APP)/.installed ## ruff and mypy
+	$(APP)/bin/ruff check .
+	$(APP)/bin/mypy iara index api bot
+
+clean: ## Remove trained models, index, databases and logs (keeps environments)
+	rm -rf var

@@ -1,0 +1,1 @@
+"""Iara's HTTP API (FastAPI): chat page, chat contract, health, content pages."""

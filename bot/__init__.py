@@ -1,0 +1,1 @@
+"""Iara's Rasa bot: training data in bot/data, custom actions in bot/actions."""

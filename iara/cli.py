@@ -1,0 +1,337 @@
+"""The ``iara`` command line.
+
+Parsing is separate from running; options fall back to the settings; expected failures
+print one sentence to stderr and exit non-zero; ``--json`` where a machine reads it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from index.errors import IaraError, KnowledgeError
+
+logger = logging.getLogger("iara")
+
+
+class CliError(Exception):
+    """An expected failure: printed as one sentence, exit code 1."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="iara", description="Iara: assistente sobre o CAUC.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="send one message through the running API")
+    ask.add_argument("text")
+    ask.add_argument("--sender", default="cli")
+    ask.add_argument("--json", action="store_true", help="print the API response as JSON")
+    ask.add_argument("--api-url", help="default: the configured API address")
+
+    knowledge = sub.add_parser("knowledge", help="the knowledge base")
+    ksub = knowledge.add_subparsers(dest="knowledge_command", required=True)
+    ksub.add_parser("validate", help="check every knowledge file; exit 1 on any problem")
+
+    index = sub.add_parser("index", help="the retrieval index")
+    isub = index.add_subparsers(dest="index_command", required=True)
+    build = isub.add_parser("build", help="build the index (only what changed)")
+    build.add_argument("--force", action="store_true", help="re-embed everything")
+    isub.add_parser("status", help="show the built index and whether it is stale")
+    search = isub.add_parser("search", help="query the index directly")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=5)
+    search.add_argument("--json", action="store_true")
+
+    nlu = sub.add_parser("nlu", help="NLU training data")
+    nsub = nlu.add_subparsers(dest="nlu_command", required=True)
+    nsub.add_parser("export", help="generate var/nlu/conhecimento.yml from knowledge/qa")
+
+    train = sub.add_parser("train", help="train the Rasa model if its inputs changed")
+    train.add_argument("--force", action="store_true")
+
+    sub.add_parser("prepare", help="validate, train and build the index when stale")
+    sub.add_parser("run", help="prepare, then start engine + actions + API until Ctrl-C")
+
+    bench = sub.add_parser("bench", help="benchmarks (numbers for the notes, not tests)")
+    bsub = bench.add_subparsers(dest="bench_command", required=True)
+    chat = bsub.add_parser("chat", help="latency of POST /api/chat on the running API")
+    chat.add_argument("-n", type=int, default=50, help="requests (default 50)")
+    chat.add_argument("--message", default="qual o prazo para enviar o RREO ao Siconfi?")
+    chat.add_argument("--api-url")
+    chat.add_argument("--json", action="store_true")
+    return parser
+
+
+# ---------------------------------------------------------------------------------------
+# Commands
+
+
+def _settings() -> Any:
+    from iara.settings import get_settings
+
+    return get_settings()
+
+
+def _api_url(args: argparse.Namespace) -> str:
+    return str(args.api_url or _settings().api_base_url).rstrip("/")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    url = _api_url(args) + "/api/chat"
+    try:
+        response = httpx.post(url, json={"sender": args.sender, "message": args.text},
+                              timeout=_settings().engine_timeout_s + 5)
+    except httpx.HTTPError as exc:
+        raise CliError(f"the API at {url} is not answering ({exc.__class__.__name__}); "
+                       "is Iara running? (make run)") from exc
+    body = response.json()
+    if args.json:
+        print(json.dumps(body, ensure_ascii=False, indent=2))
+        return 0 if response.status_code == 200 else 1
+    if response.status_code != 200:
+        raise CliError(body.get("message") or f"HTTP {response.status_code}")
+    for message in body["messages"]:
+        print(message["text"])
+        for button in message.get("buttons", []):
+            print(f"  [{button['title']}]")
+        if message.get("sources"):
+            print("Fontes:")
+            for source in message["sources"]:
+                link = f" <{source['url']}>" if source.get("url") else ""
+                print(f"  - {source['title']}{link}")
+        print()
+    return 0
+
+
+def _load_knowledge() -> Any:
+    from iara.services import load_configured_knowledge
+
+    return load_configured_knowledge(_settings())
+
+
+def cmd_knowledge_validate(args: argparse.Namespace) -> int:
+    knowledge = _load_knowledge()
+    items = sum(1 for d in knowledge.documents if d.item)
+    print(f"Knowledge OK: {len(knowledge.documents)} documents ({items} items, "
+          f"{len(knowledge.documents) - items} topics), {len(knowledge.trilhas)} trilhas, "
+          f"{len(knowledge.questions)} Q&A questions, {len(knowledge.dev)} dev questions.")
+    return 0
+
+
+def cmd_index_build(args: argparse.Namespace) -> int:
+    from iara.services import make_encoder
+    from index.artifact import build_index
+
+    settings = _settings()
+    report = build_index(_load_knowledge(), make_encoder(settings), settings.index_path,
+                         force=args.force)
+    if report.skipped:
+        print(f"Index up to date at {report.path} ({report.chunks} chunks).")
+    else:
+        print(f"Index built at {report.path}: {report.chunks} chunks ({report.embedded} "
+              f"embedded, {report.reused} reused) in {report.seconds:.1f}s.")
+    return 0
+
+
+def cmd_index_status(args: argparse.Namespace) -> int:
+    from index.artifact import is_stale, read_manifest
+
+    settings = _settings()
+    manifest = read_manifest(settings.index_path)
+    stale = is_stale(settings.index_path, _load_knowledge(), settings.embedding_model)
+    print(json.dumps({k: v for k, v in manifest.items() if k != "documents"}, indent=2))
+    print("stale: rebuild with 'iara index build'" if stale else "up to date")
+    return 0
+
+
+def cmd_index_search(args: argparse.Namespace) -> int:
+    from iara.services import get_answerer
+
+    hits = get_answerer().retriever.search(args.query, args.k)
+    rows = [{"score": round(h.score, 4), "doc": h.chunk.doc_id, "heading": h.chunk.heading}
+            for h in hits]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for row in rows:
+            print(f"{row['score']:.4f}  {row['doc']}  › {row['heading']}")
+    return 0
+
+
+def cmd_nlu_export(args: argparse.Namespace) -> int:
+    from iara.nlu_export import export_nlu
+
+    path = export_nlu(_load_knowledge(), _settings().generated_nlu_dir)
+    print(f"NLU examples written to {path}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from iara.training import train
+
+    report = train(_settings(), _load_knowledge(), force=args.force)
+    verb = "trained" if report.trained else "up to date"
+    print(f"Rasa model {verb}: {report.model} ({report.seconds:.1f}s)")
+    return 0
+
+
+def _step(label: str, action: Callable[[], str]) -> None:
+    print(f"→ {label}…", flush=True)
+    started = time.perf_counter()
+    outcome = action()
+    print(f"  {outcome} ({time.perf_counter() - started:.1f}s)", flush=True)
+
+
+def prepare() -> None:
+    """Validate the knowledge, train if stale, build the index if stale, with progress."""
+    from iara.services import make_encoder
+    from iara.training import train
+    from index.artifact import build_index
+
+    settings = _settings()
+    holder: dict[str, Any] = {}
+
+    def validate() -> str:
+        holder["knowledge"] = _load_knowledge()
+        return f"{len(holder['knowledge'].documents)} documents valid"
+
+    def do_train() -> str:
+        report = train(settings, holder["knowledge"])
+        return "model trained" if report.trained else "model up to date"
+
+    def do_index() -> str:
+        report = build_index(holder["knowledge"], make_encoder(settings), settings.index_path)
+        return "index up to date" if report.skipped else f"index built ({report.chunks} chunks)"
+
+    _step("Validating the knowledge", validate)
+    _step("Training the Rasa model (only if its inputs changed)", do_train)
+    _step("Building the retrieval index (only if the knowledge changed)", do_index)
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    prepare()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from iara.stack import Stack
+
+    started = time.perf_counter()
+    prepare()
+    settings = _settings()
+    stack = Stack(settings)
+    stopping = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    print("→ Starting the Rasa engine, the action server and the API…", flush=True)
+    shown: set[str] = set()
+
+    def progress(health: dict[str, Any]) -> None:
+        for name, component in (health.get("components") or {}).items():
+            if component.get("ok") and name not in shown:
+                shown.add(name)
+                print(f"  {name} is up ({time.perf_counter() - started:.0f}s)", flush=True)
+
+    try:
+        stack.start()
+        stack.wait_healthy(on_progress=progress)
+        print(f"  all healthy after {time.perf_counter() - started:.1f}s; logs in "
+              f"{stack.log_dir}", flush=True)
+        print(f"Iara está no ar: {settings.public_base_url}", flush=True)
+        while True:
+            stack.check_alive()
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        print("\nStopping Iara…", flush=True)
+    finally:
+        stack.stop()
+        print("Stopped.", flush=True)
+    return 0
+
+
+def cmd_bench_chat(args: argparse.Namespace) -> int:
+    url = _api_url(args) + "/api/chat"
+    timings: list[float] = []
+    failures = 0
+    with httpx.Client(timeout=60) as client:
+        client.post(url, json={"sender": "bench-warmup", "message": args.message})
+        for i in range(args.n):
+            started = time.perf_counter()
+            response = client.post(url, json={"sender": f"bench-{i}", "message": args.message})
+            timings.append((time.perf_counter() - started) * 1000)
+            failures += response.status_code != 200
+    timings.sort()
+    result = {
+        "requests": args.n, "failures": failures,
+        "p50_ms": round(statistics.median(timings), 1),
+        "p95_ms": round(timings[max(0, int(len(timings) * 0.95) - 1)], 1),
+        "min_ms": round(timings[0], 1), "max_ms": round(timings[-1], 1),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"POST /api/chat x{args.n}: p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "
+              f"min {result['min_ms']} ms, max {result['max_ms']} ms, failures {failures}")
+    return 0
+
+
+COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], int]] = {
+    ("ask",): cmd_ask,
+    ("knowledge", "validate"): cmd_knowledge_validate,
+    ("index", "build"): cmd_index_build,
+    ("index", "status"): cmd_index_status,
+    ("index", "search"): cmd_index_search,
+    ("nlu", "export"): cmd_nlu_export,
+    ("train",): cmd_train,
+    ("prepare",): cmd_prepare,
+    ("run",): cmd_run,
+    ("bench", "chat"): cmd_bench_chat,
+}
+
+
+def _command_key(args: argparse.Namespace) -> tuple[str, ...]:
+    key = [args.command]
+    sub = getattr(args, f"{args.command}_command", None)
+    if sub:
+        key.append(sub)
+    return tuple(key)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[_command_key(args)](args)
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"The knowledge has {len(exc.problems)} problem(s); fix them and run again.",
+              file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        print(f"error: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    except (CliError, IaraError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Training the Rasa model in the engine environment, only when its inputs changed."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from iara.nlu_export import export_nlu
+from iara.settings import Settings
+from index.errors import IaraError
+from index.knowledge import Knowledge
+from index.text import sha256
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAME = "iara"
+
+
+class TrainingError(IaraError):
+    """``rasa train`` failed; the message names its log."""
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    model: Path
+    trained: bool
+    seconds: float
+
+
+def model_path(settings: Settings) -> Path:
+    return settings.models_dir / f"{MODEL_NAME}.tar.gz"
+
+
+def rasa_executable(settings: Settings) -> Path:
+    return settings.engine_venv / "bin" / "rasa"
+
+
+def training_inputs(settings: Settings) -> list[Path]:
+    root = settings.project_root
+    files = [root / "config.yml", root / "domain.yml"]
+    files += sorted((root / "bot" / "data").rglob("*.yml"))
+    files += sorted(settings.generated_nlu_dir.glob("*.yml"))
+    return files
+
+
+def training_fingerprint(settings: Settings) -> str:
+    parts = [f"{p.relative_to(settings.project_root) if p.is_relative_to(settings.project_root) else p}"
+             f":{sha256(p.read_text(encoding='utf-8'))}" for p in training_inputs(settings)]
+    return sha256("\n".join(parts))
+
+
+def _stamp(settings: Settings) -> Path:
+    return settings.models_dir / f"{MODEL_NAME}.fingerprint"
+
+
+def is_model_stale(settings: Settings) -> bool:
+    stamp = _stamp(settings)
+    if not model_path(settings).exists() or not stamp.exists():
+        return True
+    return stamp.read_text().strip() != training_fingerprint(settings)
+
+
+def train(settings: Settings, knowledge: Knowledge, *, force: bool = False) -> TrainReport:
+    """Export NLU from the knowledge, then ``rasa train`` if anything changed."""
+    started = time.perf_counter()
+    export_nlu(knowledge, settings.generated_nlu_dir)
+    target = model_path(settings)
+    if not force and not is_model_stale(settings):
+        return TrainReport(target, False, time.perf_counter() - started)
+    rasa = rasa_executable(settings)
+    if not rasa.exists():
+        raise TrainingError(f"the engine environment is missing ({rasa}); run 'make setup'")
+    settings.models_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.var_dir / "log" / "train.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    fingerprint = training_fingerprint(settings)
+    root = settings.project_root
+    command = [
+        str(rasa), "train",
+        "--config", str(root / "config.yml"),
+        "--domain", str(root / "domain.yml"),
+        "--data", str(root / "bot" / "data"), str(settings.generated_nlu_dir),
+        "--out", str(settings.models_dir),
+        "--fixed-model-name", MODEL_NAME,
+        "--force",
+    ]
+    with log_path.open("w", encoding="utf-8") as log:
+        result = subprocess.run(command, cwd=root, stdout=log, stderr=subprocess.STDOUT,
+                                check=False)
+    if result.returncode != 0 or not target.exists():
+        raise TrainingError(f"rasa train failed (exit {result.returncode}); see {log_path}")
+    _stamp(settings).write_text(fingerprint + "\n")
+    return TrainReport(target, True, time.perf_counter() - started)

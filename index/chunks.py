@@ -1,0 +1,75 @@
+"""Chunking: one passage per document section, carrying its citation metadata."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from index.knowledge import Document, Knowledge
+from index.text import sha256
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable passage. ``id`` is a content hash: same text, same id."""
+
+    id: str
+    doc_id: str
+    doc_sha256: str
+    title: str
+    heading: str
+    anchor: str
+    text: str
+    path: str
+    item: str | None = None
+    topic: str | None = None
+    trilha: str | None = None
+    trilha_titulo: str | None = None
+    format: str | None = None
+    sources: list[dict[str, str | None]] = field(default_factory=list)
+
+    @property
+    def embedding_text(self) -> str:
+        """What is embedded: title and heading keep each passage self-describing."""
+        return f"{self.title} — {self.heading}\n{self.text}"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Chunk:
+        return cls(**data)
+
+
+def document_chunks(doc: Document, knowledge: Knowledge) -> list[Chunk]:
+    trilhas = knowledge.trilhas_of(doc.id)
+    trilha = trilhas[0] if trilhas else None
+    sources = [{"titulo": s.titulo, "url": s.url} for s in doc.fontes]
+    rel_path = str(doc.path.relative_to(knowledge.root.parent)) if doc.path.is_relative_to(
+        knowledge.root.parent) else str(doc.path)
+    chunks = []
+    for section in doc.sections:
+        body = section.text
+        chunks.append(
+            Chunk(
+                id=sha256(f"{doc.id}\n{section.heading}\n{body}")[:16],
+                doc_id=doc.id,
+                doc_sha256=doc.sha256,
+                title=doc.display_title,
+                heading=section.heading,
+                anchor=section.anchor,
+                text=body,
+                path=rel_path,
+                item=doc.item,
+                topic=doc.topic,
+                trilha=trilha.id if trilha else None,
+                trilha_titulo=trilha.titulo if trilha else None,
+                format=doc.formato,
+                sources=sources,
+            )
+        )
+    return chunks
+
+
+def knowledge_chunks(knowledge: Knowledge) -> list[Chunk]:
+    return [chunk for doc in knowledge.documents for chunk in document_chunks(doc, knowledge)]

@@ -1,0 +1,512 @@
+"""Load and validate ``knowledge/``: documents, trilhas, Q&A and the dev set.
+
+``load_knowledge(path)`` returns a :class:`Knowledge` or raises :class:`KnowledgeError`
+listing every problem found, each located by file and line with a hint on how to fix it.
+The format is documented in ``knowledge/README.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from index.cauc import BY_CODE, GROUPS
+from index.errors import KnowledgeError, KnowledgeProblem
+from index.text import question_key, sha256, slugify
+
+FORMATS = ("texto", "artigo", "cartilha", "video", "entrevista", "podcast")
+ITEM_SECTIONS = (
+    "O que verifica",
+    "Base legal",
+    "Sistema de origem e responsável",
+    "A quem se aplica",
+    'Por que aparece "a comprovar"',
+    "Como regularizar",
+    "Prazos e validade",
+    "Enquanto isso: comprovação por documento",
+    "Itens relacionados",
+)
+OPTIONAL_ITEM_SECTIONS = ("Numeração anterior",)
+OUT_OF_SCOPE = "out_of_scope"
+
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+_HEADING = re.compile(r"^## +(.+?)\s*$")
+
+
+@dataclass(frozen=True)
+class Source:
+    titulo: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    text: str
+    line: int
+
+    @property
+    def anchor(self) -> str:
+        return slugify(self.heading)
+
+
+@dataclass
+class Document:
+    id: str
+    tipo: str
+    titulo: str
+    formato: str
+    fontes: list[Source]
+    sections: list[Section]
+    path: Path
+    sha256: str
+    item: str | None = None
+    grupo: str | None = None
+    resumo: str = ""
+    sistema: str | None = None
+    url: str | None = None
+    relacionados: list[str] = field(default_factory=list)
+    palavras_chave: list[str] = field(default_factory=list)
+
+    @property
+    def topic(self) -> str:
+        """The item code for items, the slug for temas (what Q&A and dev files name)."""
+        return self.item if self.item else self.id.removeprefix("tema-")
+
+    @property
+    def display_title(self) -> str:
+        return f"Item {self.item} — {self.titulo}" if self.item else self.titulo
+
+
+@dataclass(frozen=True)
+class Trilha:
+    id: str
+    titulo: str
+    descricao: str
+    conteudos: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    topic: str  # item code or tema slug
+    path: Path
+    line: int
+
+
+@dataclass(frozen=True)
+class DevQuestion:
+    q: str
+    item: str | None
+    topic: str
+    must_mention: tuple[str, ...]
+
+
+@dataclass
+class Knowledge:
+    root: Path
+    documents: list[Document]
+    trilhas: list[Trilha]
+    questions: list[Question]
+    dev: list[DevQuestion]
+
+    def __post_init__(self) -> None:
+        self._by_id = {doc.id: doc for doc in self.documents}
+        self._trilhas_of: dict[str, list[Trilha]] = {}
+        for trilha in self.trilhas:
+            for doc_id in trilha.conteudos:
+                self._trilhas_of.setdefault(doc_id, []).append(trilha)
+
+    def document(self, doc_id: str) -> Document:
+        return self._by_id[doc_id]
+
+    def by_topic(self, topic: str) -> Document | None:
+        key = f"item-{topic}" if topic in BY_CODE else f"tema-{topic}"
+        return self._by_id.get(key)
+
+    def trilhas_of(self, doc_id: str) -> list[Trilha]:
+        return self._trilhas_of.get(doc_id, [])
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever any document changes (what the index is built from)."""
+        return sha256("\n".join(f"{d.id}:{d.sha256}" for d in sorted_docs(self.documents)))
+
+
+def sorted_docs(docs: list[Document]) -> list[Document]:
+    return sorted(docs, key=lambda d: d.id)
+
+
+# ---------------------------------------------------------------------------------------
+# Loading
+
+
+def load_knowledge(root: Path) -> Knowledge:
+    """Load everything under ``root``; raise KnowledgeError with all problems found."""
+    problems: list[KnowledgeProblem] = []
+    if not root.is_dir():
+        raise KnowledgeError([KnowledgeProblem(str(root), "knowledge folder not found")])
+    documents = [
+        doc
+        for path in sorted((root / "itens").glob("*.md")) + sorted((root / "temas").glob("*.md"))
+        if (doc := _load_document(path, root, problems)) is not None
+    ]
+    _check_unique_ids(documents, root, problems)
+    trilhas = _load_trilhas(root / "trilhas.yml", root, problems)
+    questions = _load_questions(root / "qa", root, problems)
+    dev = _load_dev(root / "dev.yml", root, problems)
+    knowledge = Knowledge(root, documents, trilhas, questions, dev)
+    _check_references(knowledge, problems)
+    if problems:
+        raise KnowledgeError(problems)
+    return knowledge
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)
+
+
+def _yaml_error_line(exc: yaml.YAMLError, offset: int = 0) -> int | None:
+    mark = getattr(exc, "problem_mark", None)
+    return mark.line + 1 + offset if mark is not None else None
+
+
+def _key_line(text: str, key: str, offset: int = 0) -> int | None:
+    match = re.search(rf"^{re.escape(key)}\s*:", text, re.MULTILINE)
+    return text.count("\n", 0, match.start()) + 1 + offset if match else None
+
+
+def _load_document(path: Path, root: Path, problems: list[KnowledgeProblem]) -> Document | None:
+    rel = _rel(path, root)
+    raw = path.read_text(encoding="utf-8")
+    match = _FRONT_MATTER.match(raw)
+    if not match:
+        problems.append(
+            KnowledgeProblem(rel, "missing front matter: start the file with '---', the "
+                             "fields, and a closing '---' line (see knowledge/README.md)", 1)
+        )
+        return None
+    front_text = match.group(1)
+    try:
+        meta = yaml.safe_load(front_text) or {}
+    except yaml.YAMLError as exc:
+        problems.append(
+            KnowledgeProblem(rel, f"front matter is not valid YAML ({getattr(exc, 'problem', exc)}); "
+                             "quote values that contain ':' or start with a special character",
+                             _yaml_error_line(exc, offset=1))
+        )
+        return None
+    if not isinstance(meta, dict):
+        problems.append(KnowledgeProblem(rel, "front matter must be a mapping of fields", 2))
+        return None
+
+    def fail(message: str, key: str | None = None) -> None:
+        line = _key_line(front_text, key, offset=1) if key else 1
+        problems.append(KnowledgeProblem(rel, message, line))
+
+    start = len(problems)
+    for key in ("id", "tipo", "titulo", "formato", "fontes"):
+        if not meta.get(key):
+            fail(f"required field '{key}' is missing or empty")
+    tipo = meta.get("tipo")
+    if tipo not in ("item", "tema"):
+        fail(f"'tipo' must be 'item' or 'tema', not {tipo!r}", "tipo")
+    formato = meta.get("formato")
+    if formato and formato not in FORMATS:
+        fail(f"'formato' must be one of {', '.join(FORMATS)}, not {formato!r}", "formato")
+    expected_folder = {"item": "itens", "tema": "temas"}.get(str(tipo))
+    if expected_folder and path.parent.name != expected_folder:
+        fail(f"a document with tipo '{tipo}' belongs in knowledge/{expected_folder}/", "tipo")
+
+    item = meta.get("item")
+    if tipo == "item":
+        item = str(item) if item is not None else None
+        if not item:
+            fail("items need the field 'item' with the CAUC code, e.g. item: \"3.2.2\"")
+        elif item not in BY_CODE:
+            fail(f"unknown CAUC item code {item!r}; valid codes: {', '.join(BY_CODE)}", "item")
+        elif path.stem != item:
+            fail(f"the file of item {item} must be named {item}.md", "item")
+        elif meta.get("id") != f"item-{item}":
+            fail(f"the id of item {item} must be 'item-{item}'", "id")
+        if not meta.get("sistema"):
+            fail("items need the field 'sistema' (source system / responsible body)")
+        grupo = meta.get("grupo")
+        if item in BY_CODE and grupo != GROUPS[item.split(".")[0]]:
+            fail(f"'grupo' of item {item} must be {GROUPS[item.split('.')[0]]!r}", "grupo")
+    elif tipo == "tema" and meta.get("id") != f"tema-{path.stem}":
+        fail(f"the id of this tema must be 'tema-{path.stem}' (from its file name)", "id")
+
+    fontes = _parse_sources(meta.get("fontes"), lambda msg: fail(msg, "fontes"))
+    relacionados = [str(code) for code in meta.get("relacionados") or []]
+    for code in relacionados:
+        if code not in BY_CODE:
+            fail(f"'relacionados' names unknown item code {code!r}", "relacionados")
+
+    body_offset = raw.count("\n", 0, match.end())
+    sections = _parse_sections(raw[match.end():], body_offset)
+    if not sections:
+        problems.append(KnowledgeProblem(rel, "no '## ' sections: the body needs at least one",
+                                         body_offset + 1))
+    for section in sections:
+        if not section.text:
+            problems.append(KnowledgeProblem(rel, f"section '{section.heading}' is empty",
+                                             section.line))
+    if tipo == "item":
+        _check_item_sections(sections, rel, body_offset, problems)
+    if len(problems) > start:
+        return None
+    return Document(
+        id=str(meta["id"]),
+        tipo=str(tipo),
+        titulo=str(meta["titulo"]),
+        formato=str(formato),
+        fontes=fontes,
+        sections=sections,
+        path=path,
+        sha256=sha256(raw),
+        item=item if tipo == "item" else None,
+        grupo=meta.get("grupo"),
+        resumo=str(meta.get("resumo") or ""),
+        sistema=meta.get("sistema"),
+        url=meta.get("url"),
+        relacionados=relacionados,
+        palavras_chave=[str(k) for k in meta.get("palavras_chave") or []],
+    )
+
+
+def _parse_sources(value: Any, fail: Any) -> list[Source]:
+    if not isinstance(value, list) or not value:
+        fail("'fontes' must be a non-empty list of {titulo, url}")
+        return []
+    sources = []
+    for i, entry in enumerate(value, start=1):
+        if not isinstance(entry, dict) or not entry.get("titulo"):
+            fail(f"source #{i} needs a 'titulo'")
+            continue
+        url = entry.get("url")
+        if url is not None and not re.match(r"^https?://\S+$", str(url)):
+            fail(f"source #{i} has an invalid url {url!r} (must start with http:// or https://)")
+            continue
+        sources.append(Source(str(entry["titulo"]), str(url) if url else None))
+    return sources
+
+
+def _parse_sections(body: str, offset: int) -> list[Section]:
+    sections: list[Section] = []
+    heading: str | None = None
+    line_no = 0
+    lines: list[str] = []
+    for i, line in enumerate(body.splitlines(), start=offset + 1):
+        match = _HEADING.match(line)
+        if match:
+            if heading is not None:
+                sections.append(Section(heading, "\n".join(lines).strip(), line_no))
+            heading, line_no, lines = match.group(1), i, []
+        elif heading is not None:
+            lines.append(line)
+    if heading is not None:
+        sections.append(Section(heading, "\n".join(lines).strip(), line_no))
+    return sections
+
+
+def _check_item_sections(
+    sections: list[Section], rel: str, offset: int, problems: list[KnowledgeProblem]
+) -> None:
+    headings = [s.heading for s in sections]
+    allowed = ITEM_SECTIONS + OPTIONAL_ITEM_SECTIONS
+    for section in sections:
+        if section.heading not in allowed:
+            problems.append(KnowledgeProblem(
+                rel, f"unexpected section '{section.heading}'; item sections are: "
+                + "; ".join(allowed), section.line))
+    missing = [h for h in ITEM_SECTIONS if h not in headings]
+    if missing:
+        problems.append(KnowledgeProblem(
+            rel, "missing section(s): " + "; ".join(f"## {h}" for h in missing), offset + 1))
+    present = [h for h in headings if h in allowed]
+    if not missing and present != [h for h in allowed if h in present]:
+        problems.append(KnowledgeProblem(
+            rel, "sections out of order; the order is: " + "; ".join(allowed), offset + 1))
+
+
+def _check_unique_ids(docs: list[Document], root: Path, problems: list[KnowledgeProblem]) -> None:
+    seen: dict[str, Document] = {}
+    for doc in docs:
+        if doc.id in seen:
+            problems.append(KnowledgeProblem(
+                _rel(doc.path, root),
+                f"duplicate id '{doc.id}' (also in {_rel(seen[doc.id].path, root)})", 2))
+        seen[doc.id] = doc
+
+
+def _compose(path: Path, root: Path, problems: list[KnowledgeProblem]) -> yaml.Node | None:
+    try:
+        return yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        problems.append(KnowledgeProblem(
+            _rel(path, root), f"not valid YAML ({getattr(exc, 'problem', exc)})",
+            _yaml_error_line(exc)))
+        return None
+
+
+def _mapping(node: yaml.Node) -> dict[str, yaml.Node]:
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(k.value): v for k, v in node.value}
+
+
+def _scalar(node: yaml.Node | None) -> Any:
+    if node is None:
+        return None
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _load_trilhas(path: Path, root: Path, problems: list[KnowledgeProblem]) -> list[Trilha]:
+    rel = _rel(path, root)
+    if not path.exists():
+        problems.append(KnowledgeProblem(rel, "trilhas file is missing"))
+        return []
+    node = _compose(path, root, problems)
+    if node is None:
+        return []
+    if not isinstance(node, yaml.SequenceNode):
+        problems.append(KnowledgeProblem(rel, "must be a list of trilhas", 1))
+        return []
+    trilhas: list[Trilha] = []
+    for entry in node.value:
+        fields = _mapping(entry)
+        missing = [k for k in ("id", "titulo", "conteudos") if not _scalar(fields.get(k))]
+        if missing:
+            problems.append(KnowledgeProblem(
+                rel, f"trilha is missing {', '.join(missing)}", _line(entry)))
+            continue
+        conteudos = _scalar(fields["conteudos"])
+        if not isinstance(conteudos, list) or not all(isinstance(c, str) for c in conteudos):
+            problems.append(KnowledgeProblem(
+                rel, "'conteudos' must be a list of document ids", _line(fields["conteudos"])))
+            continue
+        trilhas.append(Trilha(str(_scalar(fields["id"])), str(_scalar(fields["titulo"])),
+                              str(_scalar(fields.get("descricao")) or ""), tuple(conteudos)))
+    ids = [t.id for t in trilhas]
+    for dup in sorted({i for i in ids if ids.count(i) > 1}):
+        problems.append(KnowledgeProblem(rel, f"duplicate trilha id '{dup}'"))
+    return trilhas
+
+
+def _load_questions(folder: Path, root: Path, problems: list[KnowledgeProblem]) -> list[Question]:
+    questions: list[Question] = []
+    for path in sorted(folder.glob("*.yml")):
+        rel = _rel(path, root)
+        node = _compose(path, root, problems)
+        if node is None:
+            continue
+        fields = _mapping(node)
+        item, tema = _scalar(fields.get("item")), _scalar(fields.get("tema"))
+        if bool(item) == bool(tema):
+            problems.append(KnowledgeProblem(
+                rel, "name exactly one target: 'item: \"<código>\"' or 'tema: <slug>'", 1))
+            continue
+        topic = str(item or tema)
+        perguntas = fields.get("perguntas")
+        if not isinstance(perguntas, yaml.SequenceNode) or not perguntas.value:
+            problems.append(KnowledgeProblem(rel, "'perguntas' must be a non-empty list", 1))
+            continue
+        for entry in perguntas.value:
+            text = _scalar(entry)
+            if not isinstance(text, str) or not text.strip():
+                problems.append(KnowledgeProblem(rel, "each question must be a non-empty text",
+                                                 _line(entry)))
+                continue
+            questions.append(Question(text.strip(), topic, path, _line(entry)))
+    return questions
+
+
+def _load_dev(path: Path, root: Path, problems: list[KnowledgeProblem]) -> list[DevQuestion]:
+    rel = _rel(path, root)
+    if not path.exists():
+        return []
+    node = _compose(path, root, problems)
+    if node is None:
+        return []
+    if not isinstance(node, yaml.SequenceNode):
+        problems.append(KnowledgeProblem(rel, "must be a list of {q, item, topic, must_mention}"))
+        return []
+    dev: list[DevQuestion] = []
+    for entry in node.value:
+        fields = _mapping(entry)
+        q, topic = _scalar(fields.get("q")), _scalar(fields.get("topic"))
+        item = _scalar(fields.get("item"))
+        must = _scalar(fields.get("must_mention")) or []
+        if not q or not topic or not isinstance(must, list):
+            problems.append(KnowledgeProblem(
+                rel, "each entry needs 'q', 'topic' and a 'must_mention' list", _line(entry)))
+            continue
+        dev.append(DevQuestion(str(q), str(item) if item is not None else None, str(topic),
+                               tuple(str(m) for m in must)))
+    return dev
+
+
+def _check_references(knowledge: Knowledge, problems: list[KnowledgeProblem]) -> None:
+    root = knowledge.root
+    doc_ids = {d.id for d in knowledge.documents}
+    for trilha in knowledge.trilhas:
+        for doc_id in trilha.conteudos:
+            if doc_id not in doc_ids:
+                problems.append(KnowledgeProblem(
+                    _rel(root / "trilhas.yml", root),
+                    f"trilha '{trilha.id}' lists '{doc_id}', which is no document id"))
+    if knowledge.trilhas:
+        for doc in knowledge.documents:
+            if not knowledge.trilhas_of(doc.id):
+                problems.append(KnowledgeProblem(
+                    _rel(doc.path, root),
+                    f"document '{doc.id}' is in no trilha: add it to a trilha's conteudos", 2))
+
+    reported: set[Path] = set()
+    seen: dict[str, Question] = {}
+    for question in knowledge.questions:
+        where = _rel(question.path, root)
+        if knowledge.by_topic(question.topic) is None and question.path not in reported:
+            reported.add(question.path)
+            problems.append(KnowledgeProblem(
+                where, f"target '{question.topic}' has no document "
+                "(itens/<código>.md or temas/<slug>.md)", 1))
+        key = question_key(question.text)
+        if key in seen:
+            other = seen[key]
+            problems.append(KnowledgeProblem(
+                where, f"duplicate question {question.text!r} (also in "
+                f"{_rel(other.path, root)}:{other.line}); keep it in one file", question.line))
+        else:
+            seen[key] = question
+
+    topics = {d.topic for d in knowledge.documents} | {OUT_OF_SCOPE}
+    dev_rel = _rel(root / "dev.yml", root)
+    for entry in knowledge.dev:
+        if entry.topic not in topics:
+            problems.append(KnowledgeProblem(dev_rel, f"dev question {entry.q!r} has unknown "
+                                             f"topic '{entry.topic}'"))
+        if entry.item is not None and entry.item not in BY_CODE:
+            problems.append(KnowledgeProblem(dev_rel, f"dev question {entry.q!r} has unknown "
+                                             f"item '{entry.item}'"))
+        if question_key(entry.q) in seen:
+            problems.append(KnowledgeProblem(dev_rel, f"dev question {entry.q!r} also appears "
+                                             "in the Q&A training files; keep the dev set held out"))
+
+
+def iter_problem_lines(error: KnowledgeError) -> Iterator[str]:
+    for problem in error.problems:
+        yield str(problem)
