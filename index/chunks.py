@@ -27,11 +27,18 @@ class Chunk:
     trilha_titulo: str | None = None
     format: str | None = None
     sources: list[dict[str, str | None]] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
 
     @property
     def embedding_text(self) -> str:
         """What is embedded: title and heading keep each passage self-describing."""
         return f"{self.title} — {self.heading}\n{self.text}"
+
+    @property
+    def sparse_text(self) -> str:
+        """What BM25 indexes: the same, plus the item code and the analyst's keywords."""
+        code = f"item {self.item} " if self.item else ""
+        return f"{code}{self.embedding_text}\n{' '.join(self.keywords)}"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,6 +73,7 @@ def document_chunks(doc: Document, knowledge: Knowledge) -> list[Chunk]:
                 trilha_titulo=trilha.titulo if trilha else None,
                 format=doc.formato,
                 sources=sources,
+                keywords=doc.palavras_chave,
             )
         )
     return chunks

@@ -1,0 +1,37 @@
+"""Sparse retrieval: BM25 (bm25s) over Portuguese-normalised tokens."""
+
+from __future__ import annotations
+
+import logging
+
+import bm25s
+import numpy as np
+
+from index.analyzer import PortugueseAnalyzer
+
+logger = logging.getLogger(__name__)
+
+
+class BM25Index:
+    """BM25 scores for every passage; the analyzer is shared with the queries."""
+
+    def __init__(self, texts: list[str], analyzer: PortugueseAnalyzer | None = None) -> None:
+        self.analyzer = analyzer or PortugueseAnalyzer()
+        self._size = len(texts)
+        self._bm25 = bm25s.BM25()
+        if texts:
+            corpus = [self.analyzer.tokens(t) or ["_vazio_"] for t in texts]
+            logging.getLogger("bm25s").setLevel(logging.WARNING)
+            self._bm25.index(corpus, show_progress=False)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def scores(self, query: str) -> np.ndarray:
+        """One BM25 score per passage (zeros when no query term is known)."""
+        if not self._size:
+            return np.zeros(0, dtype=np.float32)
+        tokens = self.analyzer.tokens(query)
+        if not tokens:
+            return np.zeros(self._size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
