@@ -251,6 +251,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         stack.start()
         stack.wait_healthy(on_progress=progress)
+        stack.warm_up()
         print(f"  all healthy after {time.perf_counter() - started:.1f}s; logs in "
               f"{stack.log_dir}", flush=True)
         print(f"Iara está no ar: {settings.public_base_url}", flush=True)

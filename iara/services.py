@@ -30,4 +30,4 @@ def get_answerer() -> Answerer:
         str(settings.index_path), settings.embedding_model,
         batch_size=settings.embedding_batch_size, offline=settings.offline)
     return Answerer(retriever, k=settings.top_k, min_score=settings.min_score,
-                    public_url=settings.public_base_url)
+                    min_sparse=settings.min_sparse_score, public_url=settings.public_base_url)

@@ -6,6 +6,7 @@ same start-up path.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -22,7 +23,7 @@ import httpx
 from pydantic import SecretStr
 
 from iara.settings import Settings
-from iara.training import model_path, rasa_executable
+from iara.training import ENGINE_ENV, model_path, rasa_executable
 from index.errors import IaraError
 
 logger = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class Stack:
         env["IARA_ACTIONS_WEBHOOK"] = str(self.settings.actions_url).rstrip("/") + "/webhook"
         env["IARA_TRACKER_STORE_URL"] = self.settings.tracker_store_url
         env["SANIC_HOST"] = "127.0.0.1"  # the action server listens on loopback only
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env.update(ENGINE_ENV)
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
@@ -156,13 +157,25 @@ class Stack:
         raise StackError(f"not healthy after {timeout or self.settings.startup_timeout_s:.0f}s: "
                          f"{last}")
 
+    def warm_up(self) -> None:
+        """Run the knowledge action once, straight at the action server, so the model and
+        index load before the first gestor asks (no conversation is stored)."""
+        url = str(self.settings.actions_url).rstrip("/") + "/webhook"
+        tracker = {"sender_id": "iara-warmup", "slots": {}, "events": [], "paused": False,
+                   "latest_message": {"text": "qual o prazo do RREO?", "intent": {},
+                                      "entities": []},
+                   "followup_action": None, "active_loop": {}, "latest_action_name": None}
+        payload = {"next_action": "action_responder_conhecimento", "sender_id": "iara-warmup",
+                   "tracker": tracker, "domain": {}, "version": "3.6.21"}
+        response = httpx.post(url, json=payload, timeout=self.settings.startup_timeout_s)
+        if response.status_code != 200:
+            raise StackError(f"action server warm-up failed: HTTP {response.status_code}")
+
     def stop(self, grace: float = 15.0) -> None:
         for process in reversed(self.processes):
             if process.popen is not None and process.popen.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.popen.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
         deadline = time.monotonic() + grace
         for process in self.processes:
             if process.popen is None:
@@ -170,10 +183,8 @@ class Stack:
             try:
                 process.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.popen.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 process.popen.wait()
             if process.log is not None:
                 process.log.close()

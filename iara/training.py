@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import time
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from index.text import sha256
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "iara"
+# No telemetry or error reports leave the machine; quieter TensorFlow.
+ENGINE_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 class TrainingError(IaraError):
@@ -47,7 +50,8 @@ def training_inputs(settings: Settings) -> list[Path]:
 
 
 def training_fingerprint(settings: Settings) -> str:
-    parts = [f"{p.relative_to(settings.project_root) if p.is_relative_to(settings.project_root) else p}"
+    root = settings.project_root
+    parts = [f"{p.relative_to(root) if p.is_relative_to(root) else p}"
              f":{sha256(p.read_text(encoding='utf-8'))}" for p in training_inputs(settings)]
     return sha256("\n".join(parts))
 
@@ -88,8 +92,9 @@ def train(settings: Settings, knowledge: Knowledge, *, force: bool = False) -> T
         "--force",
     ]
     with log_path.open("w", encoding="utf-8") as log:
+        env = {**os.environ, **ENGINE_ENV}
         result = subprocess.run(command, cwd=root, stdout=log, stderr=subprocess.STDOUT,
-                                check=False)
+                                env=env, check=False)
     if result.returncode != 0 or not target.exists():
         raise TrainingError(f"rasa train failed (exit {result.returncode}); see {log_path}")
     _stamp(settings).write_text(fingerprint + "\n")

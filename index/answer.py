@@ -7,14 +7,43 @@ confident, the answer says so (``found`` is False) and suggests the closest topi
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from index.retriever import Hit, Retriever
+from index.text import fold, plain_text
 
 # A second passage from the same document joins the answer when it scores this close.
-SECOND_PASSAGE_MARGIN = 0.04
+SECOND_PASSAGE_MARGIN = 0.002  # in fused (reciprocal rank) units
 MAX_OFFICIAL_SOURCES = 3
+MAX_PASSAGES = 2
+
+# What the question asks about -> the item section that answers it (folded text cues).
+ASPECTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), heading) for pattern, heading in (
+        (r"\b(prazos?|quando|ate quando|vence|vencimento|validade|vale por|data limite|"
+         r"atrasad|calendario|dias)\b", "Prazos e validade"),
+        (r"\b(como (regulariz|resolv|corrig|tir|sai|faco|faz|envi|homolog|assin)\w*|"
+         r"regulariz\w*|resolv\w*|corrig\w*|sanar|solucion\w*|passo a passo)", "Como regularizar"),
+        (r"\b(por que|porque|pq|por qual motivo|motivo|causas?)\b",
+         'Por que aparece "a comprovar"'),
+        (r"\b(base legal|lei|legislacao|fundamento|norma|artigo|art)\b", "Base legal"),
+        (r"\b(qual sistema|que sistema|onde (envi|fac|faz)\w*|quem (assina|homologa|envia|"
+         r"e responsavel|cuida)|responsavel|orgao)\b", "Sistema de origem e responsável"),
+        (r"\b(se aplica|aplica|obrigad\w*|vale pra|vale para)\b", "A quem se aplica"),
+        (r"\b(enquanto|comprovar por documento|comprovacao por documento|documento|"
+         r"desabilitado)\b", "Enquanto isso: comprovação por documento"),
+        (r"\b(o que (e|eh|significa|verifica|exige)|significa|pra que serve|para que serve)\b",
+         "O que verifica"),
+    )
+)
+
+
+def question_aspects(question: str) -> list[str]:
+    """Item sections the question asks for, in the order of the ASPECTS table."""
+    folded = fold(question)
+    return [heading for pattern, heading in ASPECTS if pattern.search(folded)]
 
 
 @dataclass(frozen=True)
@@ -41,7 +70,8 @@ class Answer:
 
     @property
     def score(self) -> float:
-        return self.hits[0].score if self.hits else 0.0
+        """Cosine similarity of the best hit (0 when nothing was found)."""
+        return self.hits[0].dense if self.hits else 0.0
 
 
 def compose_answer(
@@ -49,21 +79,24 @@ def compose_answer(
     retriever: Retriever,
     *,
     k: int = 5,
-    min_score: float = 0.35,
+    min_score: float = 0.45,
+    min_sparse: float = 0.8,
     public_url: str = "",
     item: str | None = None,
 ) -> Answer:
+    """Answer from the best passage when the match is good enough.
+
+    Confidence comes from the raw scores of the best hit, not from its fused rank:
+    a cosine similarity of at least ``min_score`` or a BM25 score of at least
+    ``min_sparse`` (one-word questions like "siope?" score low on the dense side).
+    """
     hits = retriever.search(question, k, item=item)
-    if not hits or hits[0].score < min_score:
+    if not hits or (hits[0].dense < min_score and hits[0].sparse < min_sparse):
         return Answer(found=False, hits=hits, suggestions=_suggestions(hits))
     best = hits[0]
-    passages = [best]
-    for hit in hits[1:]:
-        same_doc = hit.chunk.doc_id == best.chunk.doc_id
-        if same_doc and hit.score >= best.score - SECOND_PASSAGE_MARGIN:
-            passages.append(hit)
-            break
-    text = "\n\n".join(f"{p.chunk.title} — {p.chunk.heading}\n{p.chunk.text}" for p in passages)
+    passages = _passages(question, retriever, hits)
+    text = "\n\n".join(f"{p.chunk.title} — {p.chunk.heading}\n{plain_text(p.chunk.text)}"
+                         for p in passages)
     return Answer(
         found=True,
         text=text,
@@ -72,6 +105,30 @@ def compose_answer(
         item=best.chunk.item,
         topic=best.chunk.topic,
     )
+
+
+def _passages(question: str, retriever: Retriever, hits: list[Hit]) -> list[Hit]:
+    """The best document's sections that answer the question.
+
+    Retrieval picks the document; the question's aspect (deadline, how to fix, legal
+    basis...) picks its sections. Without an aspect cue, the best-ranked passage (and a
+    near-tied one of the same document) answers.
+    """
+    best = hits[0]
+    aspects = question_aspects(question)
+    if aspects and best.chunk.item:
+        in_doc = retriever.search(question, len(retriever.chunks), topic=best.chunk.topic)
+        by_heading = {h.chunk.heading: h for h in in_doc}
+        chosen = [by_heading[a] for a in aspects if a in by_heading][:MAX_PASSAGES]
+        if chosen:
+            return chosen
+    passages = [best]
+    for hit in hits[1:]:
+        same_doc = hit.chunk.doc_id == best.chunk.doc_id
+        if same_doc and hit.score >= best.score - SECOND_PASSAGE_MARGIN:
+            passages.append(hit)
+            break
+    return passages
 
 
 def _citations(passages: list[Hit], public_url: str) -> list[Citation]:
@@ -110,13 +167,21 @@ class Answerer:
     """Answers questions from one retriever with fixed thresholds (what an action holds)."""
 
     def __init__(
-        self, retriever: Retriever, *, k: int = 5, min_score: float = 0.35, public_url: str = ""
+        self,
+        retriever: Retriever,
+        *,
+        k: int = 5,
+        min_score: float = 0.45,
+        min_sparse: float = 0.8,
+        public_url: str = "",
     ) -> None:
         self.retriever = retriever
         self.k = k
         self.min_score = min_score
+        self.min_sparse = min_sparse
         self.public_url = public_url
 
     def answer(self, question: str, *, item: str | None = None) -> Answer:
         return compose_answer(question, self.retriever, k=self.k, min_score=self.min_score,
-                              public_url=self.public_url, item=item)
+                              min_sparse=self.min_sparse, public_url=self.public_url,
+                              item=item)

@@ -12,6 +12,7 @@ never sees a half-written index. Rebuilding re-embeds only chunks whose text cha
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
@@ -57,10 +58,8 @@ class IndexArtifact:
 def _versions() -> dict[str, str]:
     out = {}
     for package in ("faiss-cpu", "sentence-transformers", "torch", "numpy"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             out[package] = version(package)
-        except PackageNotFoundError:
-            pass
     return out
 
 

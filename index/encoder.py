@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -69,7 +69,7 @@ class SentenceTransformerEncoder:
         self.offline = offline
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
-        self._model = None
+        self._model: Any = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -97,7 +97,9 @@ class SentenceTransformerEncoder:
     def dims(self) -> int:
         self.warm_up()
         assert self._model is not None
-        dims = self._model.get_sentence_embedding_dimension()
+        get_dims = getattr(self._model, "get_embedding_dimension", None) or \
+            self._model.get_sentence_embedding_dimension
+        dims = get_dims()
         assert dims is not None
         return int(dims)
 

@@ -199,9 +199,9 @@ def _load_document(path: Path, root: Path, problems: list[KnowledgeProblem]) -> 
         meta = yaml.safe_load(front_text) or {}
     except yaml.YAMLError as exc:
         problems.append(
-            KnowledgeProblem(rel, f"front matter is not valid YAML ({getattr(exc, 'problem', exc)}); "
-                             "quote values that contain ':' or start with a special character",
-                             _yaml_error_line(exc, offset=1))
+            KnowledgeProblem(rel, "front matter is not valid YAML "
+                             f"({getattr(exc, 'problem', exc)}); quote values that contain ':' "
+                             "or start with a special character", _yaml_error_line(exc, offset=1))
         )
         return None
     if not isinstance(meta, dict):
@@ -503,8 +503,9 @@ def _check_references(knowledge: Knowledge, problems: list[KnowledgeProblem]) ->
             problems.append(KnowledgeProblem(dev_rel, f"dev question {entry.q!r} has unknown "
                                              f"item '{entry.item}'"))
         if question_key(entry.q) in seen:
-            problems.append(KnowledgeProblem(dev_rel, f"dev question {entry.q!r} also appears "
-                                             "in the Q&A training files; keep the dev set held out"))
+            problems.append(KnowledgeProblem(
+                dev_rel, f"dev question {entry.q!r} also appears in the Q&A training files; "
+                "keep the dev set held out"))
 
 
 def iter_problem_lines(error: KnowledgeError) -> Iterator[str]:

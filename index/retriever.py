@@ -12,7 +12,6 @@ from index.encoder import Encoder, SentenceTransformerEncoder
 from index.sparse import BM25Index
 from index.vectors import FlatIPIndex, VectorIndex
 
-
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al.)
 
 

@@ -28,10 +28,15 @@ class BM25Index:
         return self._size
 
     def scores(self, query: str) -> np.ndarray:
-        """One BM25 score per passage (zeros when no query term is known)."""
+        """One BM25 score per passage, divided by the number of distinct query terms.
+
+        The division makes scores comparable across question lengths, so one threshold
+        serves "siope?" and a long question alike. Zeros when no query term is known.
+        """
         if not self._size:
             return np.zeros(0, dtype=np.float32)
         tokens = self.analyzer.tokens(query)
         if not tokens:
             return np.zeros(self._size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+        raw = np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+        return raw / len(set(tokens))

@@ -28,3 +28,27 @@ def slugify(text: str) -> str:
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_BOLD = re.compile(r"(\*\*|__)(.+?)\1")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)]+)\)")
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown passage -> readable plain text for any channel.
+
+    Bold markers go, links become "texto (url)", table rows become "a · b · c" lines
+    (the separator row is dropped), list markers and paragraphs are kept.
+    """
+    lines = []
+    for line in markdown.splitlines():
+        if _TABLE_RULE.match(line):
+            continue
+        stripped = line.strip()
+        if stripped.startswith("|") and stripped.endswith("|"):
+            cells = [c.strip() for c in stripped.strip("|").split("|")]
+            line = " · ".join(c for c in cells if c)
+        line = _LINK.sub(r"\1 (\2)", _BOLD.sub(r"\2", line))
+        lines.append(line.rstrip())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

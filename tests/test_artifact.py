@@ -54,7 +54,7 @@ def test_unchanged_knowledge_skips_and_edits_reembed_only_changes(kb: Path,
 
 def test_loading_refuses_another_model(kb: Path, tmp_path: Path) -> None:
     build_index(load_knowledge(kb), HashEncoder(), tmp_path / "index")
-    with pytest.raises(IndexMismatchError, match="built with model 'hash-64'.*iara index build"):
+    with pytest.raises(IndexMismatchError, match=r"built with model 'hash-64'.*iara index build"):
         load_artifact(tmp_path / "index", "outro-modelo")
     with pytest.raises(IndexMismatchError, match="dims"):
         load_artifact(tmp_path / "index", "hash-64", 384)

@@ -31,7 +31,7 @@ def test_matches_numpy_brute_force_top_k() -> None:
 
 
 def test_k_larger_than_corpus_returns_corpus() -> None:
-    scores, ids = FlatIPIndex.from_vectors(HAND).search(HAND[:1], 50)
+    _scores, ids = FlatIPIndex.from_vectors(HAND).search(HAND[:1], 50)
     assert ids.shape == (1, 4)
     assert sorted(ids[0].tolist()) == [0, 1, 2, 3]
 

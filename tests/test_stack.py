@@ -1,0 +1,112 @@
+"""Through the real running stack: Rasa engine + action server + API, as `make run` starts
+them (on test ports, with a fresh SQLite tracker store)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from iara.settings import Settings, get_settings
+from iara.stack import Stack
+
+pytestmark = pytest.mark.stack
+
+RREO_QUESTION = "qual o prazo para enviar o RREO ao Siconfi?"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("stack")
+    base = get_settings()
+    settings = Settings(
+        api_port=18000, rasa_url="http://127.0.0.1:15005", actions_url="http://127.0.0.1:15055",
+        rasa_token="test-token-" + uuid.uuid4().hex,
+        tracker_store_url=f"sqlite:///{tmp / 'tracker.db'}",
+        var_dir=base.var_dir, index_dir=base.index_path,
+    )
+    running = Stack(settings, log_dir=tmp / "log")
+    with running:
+        running.wait_healthy(timeout=600)
+        running.warm_up()
+        yield running
+
+
+def chat(stack: Stack, sender: str, message: str) -> dict:
+    response = httpx.post(f"{stack.settings.api_base_url}/api/chat",
+                          json={"sender": sender, "message": message}, timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_health_is_ok_for_every_component(stack: Stack) -> None:
+    response = httpx.get(f"{stack.settings.api_base_url}/health", timeout=10)
+    assert response.status_code == 200
+    assert {k: v["ok"] for k, v in response.json()["components"].items()} == {
+        "engine": True, "actions": True, "index": True}
+
+
+def test_rreo_question_gets_a_cited_answer(stack: Stack) -> None:
+    body = chat(stack, "e2e-rreo", RREO_QUESTION)
+    assert body["sender"] == "e2e-rreo"
+    answers = [m for m in body["messages"] if m["sources"]]
+    assert answers, body
+    answer = answers[0]
+    assert "30 dias" in answer["text"] and "bimestre" in answer["text"]
+    first = answer["sources"][0]
+    assert first["item"] == "3.2.2"
+    assert first["url"].endswith("/conteudos/item-3.2.2#prazos-e-validade")
+    assert all(s["title"] for s in answer["sources"])
+    assert any(s["url"] and s["url"].startswith("https://") for s in answer["sources"])
+    page = httpx.get(first["url"].replace(stack.settings.public_base_url,
+                                          stack.settings.api_base_url), timeout=10)
+    assert page.status_code == 200 and "Prazos e validade" in page.text
+
+
+def test_greeting_offers_topic_buttons(stack: Stack) -> None:
+    messages = chat(stack, "e2e-oi", "oi")["messages"]
+    assert "Iara" in messages[0]["text"]
+    assert [b["title"] for b in messages[0]["buttons"]][:1] == ["O que é o CAUC?"]
+    assert messages[0]["sources"] == []
+
+
+def test_out_of_scope_is_refused_without_sources(stack: Stack) -> None:
+    messages = chat(stack, "e2e-oos", "qual a receita de bolo de cenoura?")["messages"]
+    assert messages and "só consigo ajudar com o CAUC" in messages[0]["text"]
+    assert all(not m["sources"] for m in messages)
+
+
+def test_engine_api_requires_the_token(stack: Stack) -> None:
+    url = f"{stack.settings.rasa_url}".rstrip("/") + "/status"
+    assert httpx.get(url, timeout=10).status_code == 401
+    token = stack.settings.rasa_token.get_secret_value()  # type: ignore[union-attr]
+    assert httpx.get(url, params={"token": token}, timeout=10).status_code == 200
+
+
+def test_cli_ask_json_is_the_api_response(stack: Stack) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "iara.cli", "ask", RREO_QUESTION, "--json", "--sender", "cli-e2e",
+         "--api-url", stack.settings.api_base_url],
+        capture_output=True, text=True, timeout=120, check=True)
+    body = json.loads(result.stdout)
+    assert set(body) == {"sender", "messages"} and body["sender"] == "cli-e2e"
+    assert body["messages"][0]["sources"][0]["item"] == "3.2.2"
+
+
+def test_conversation_survives_an_engine_restart(stack: Stack) -> None:
+    chat(stack, "e2e-restart", RREO_QUESTION)
+    stack.stop()
+    stack.start()
+    stack.wait_healthy(timeout=600)
+    token = stack.settings.rasa_token.get_secret_value()  # type: ignore[union-attr]
+    url = f"{str(stack.settings.rasa_url).rstrip('/')}/conversations/web:e2e-restart/tracker"
+    tracker = httpx.get(url, params={"token": token}, timeout=30).json()
+    texts = [e.get("text") for e in tracker["events"] if e["event"] == "user"]
+    assert RREO_QUESTION in texts
+    assert Path(stack.settings.tracker_store_url.removeprefix("sqlite:///")).exists()
