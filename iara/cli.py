@@ -42,6 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
     knowledge = sub.add_parser("knowledge", help="the knowledge base")
     ksub = knowledge.add_subparsers(dest="knowledge_command", required=True)
     ksub.add_parser("validate", help="check every knowledge file; exit 1 on any problem")
+    stats = ksub.add_parser("stats", help="coverage table, counts per trilha and format")
+    stats.add_argument("--json", action="store_true")
+    add = ksub.add_parser("add", help="ingest a PDF, HTML, Markdown, VTT or SRT file into a trilha")
+    add.add_argument("file")
+    add.add_argument("--trilha", required=True, help="trilha id (see knowledge/trilhas.yml)")
+    add.add_argument("--format", required=True, dest="formato",
+                     help="texto, artigo, cartilha, video, entrevista or podcast")
+    add.add_argument("--title", help="default: the file's own title (HTML/Markdown)")
+    add.add_argument("--url", help="where the original is published")
+    add.add_argument("--item", help="the CAUC item the content is about, e.g. 3.2.2")
+    add.add_argument("--overwrite", action="store_true", help="replace an existing content")
 
     index = sub.add_parser("index", help="the retrieval index")
     isub = index.add_subparsers(dest="index_command", required=True)
@@ -126,6 +137,28 @@ def cmd_knowledge_validate(args: argparse.Namespace) -> int:
     print(f"Knowledge OK: {len(knowledge.documents)} documents ({items} items, "
           f"{len(knowledge.documents) - items} topics), {len(knowledge.trilhas)} trilhas, "
           f"{len(knowledge.questions)} Q&A questions, {len(knowledge.dev)} dev questions.")
+    return 0
+
+
+def cmd_knowledge_stats(args: argparse.Namespace) -> int:
+    from index.stats import knowledge_stats, render_stats
+
+    stats = knowledge_stats(_load_knowledge())
+    print(json.dumps(stats.to_json(), ensure_ascii=False, indent=2) if args.json
+          else render_stats(stats))
+    return 0
+
+
+def cmd_knowledge_add(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from index.ingest import ingest
+
+    report = ingest(Path(args.file), _settings().knowledge_dir, trilha=args.trilha,
+                    formato=args.formato, title=args.title, url=args.url, item=args.item,
+                    overwrite=args.overwrite)
+    print(f"Added {report.doc_id} ({report.sections} passages) to trilha '{report.trilha}': "
+          f"{report.path}. Run 'iara index build' (make run does it) to index it.")
     return 0
 
 
@@ -295,6 +328,8 @@ def cmd_bench_chat(args: argparse.Namespace) -> int:
 COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], int]] = {
     ("ask",): cmd_ask,
     ("knowledge", "validate"): cmd_knowledge_validate,
+    ("knowledge", "stats"): cmd_knowledge_stats,
+    ("knowledge", "add"): cmd_knowledge_add,
     ("index", "build"): cmd_index_build,
     ("index", "status"): cmd_index_status,
     ("index", "search"): cmd_index_search,
@@ -332,6 +367,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, IaraError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # e.g. `iara knowledge stats | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

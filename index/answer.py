@@ -139,15 +139,17 @@ def _citations(passages: list[Hit], public_url: str) -> list[Citation]:
         key = f"{chunk.doc_id}#{chunk.anchor}"
         if key not in seen:
             seen.add(key)
+            page = f"{public_url}/conteudos/{chunk.doc_id}#{chunk.anchor}" if public_url else None
             citations.append(Citation(
                 title=f"{chunk.title} › {chunk.heading}",
-                url=f"{public_url}/conteudos/{chunk.doc_id}#{chunk.anchor}" if public_url
-                else None,
+                url=chunk.source_url or page,
                 item=chunk.item,
                 trilha=chunk.trilha_titulo,
                 format=chunk.format,
             ))
     first = passages[0].chunk
+    if first.url:  # an ingested content cites itself, located above
+        return citations
     for source in first.sources[:MAX_OFFICIAL_SOURCES]:
         citations.append(Citation(
             title=str(source["titulo"]), url=source.get("url"), item=first.item,

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from index.ingest import heading_start_seconds
 from index.knowledge import Document, Knowledge
 from index.text import sha256
+
+_PAGE = re.compile(r"^Página (\d+)\b")
+
+
+def locator_fragment(heading: str) -> str | None:
+    """A URL fragment for a section heading that locates it: time or page."""
+    start = heading_start_seconds(heading)
+    if start is not None:
+        return f"t={start}"
+    page = _PAGE.match(heading)
+    return f"page={page.group(1)}" if page else None
 
 
 @dataclass(frozen=True)
@@ -28,6 +41,15 @@ class Chunk:
     format: str | None = None
     sources: list[dict[str, str | None]] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
+    url: str | None = None  # the original of an ingested content (vídeo, cartilha…)
+    fragment: str | None = None  # where in it: "t=754" (transcripts), "page=3" (PDFs)
+
+    @property
+    def source_url(self) -> str | None:
+        """The original content's address, pointing at this passage when possible."""
+        if not self.url:
+            return None
+        return f"{self.url}#{self.fragment}" if self.fragment else self.url
 
     @property
     def embedding_text(self) -> str:
@@ -74,6 +96,8 @@ def document_chunks(doc: Document, knowledge: Knowledge) -> list[Chunk]:
                 format=doc.formato,
                 sources=sources,
                 keywords=doc.palavras_chave,
+                url=doc.url if doc.tipo == "conteudo" else None,
+                fragment=locator_fragment(section.heading) if doc.tipo == "conteudo" else None,
             )
         )
     return chunks

@@ -20,6 +20,8 @@ from index.errors import KnowledgeError, KnowledgeProblem
 from index.text import question_key, sha256, slugify
 
 FORMATS = ("texto", "artigo", "cartilha", "video", "entrevista", "podcast")
+TRANSCRIPT_FORMATS = ("video", "podcast", "entrevista")
+KINDS = {"item": "itens", "tema": "temas", "conteudo": "conteudos"}  # tipo -> folder
 ITEM_SECTIONS = (
     "O que verifica",
     "Base legal",
@@ -75,12 +77,13 @@ class Document:
 
     @property
     def topic(self) -> str:
-        """The item code for items, the slug for temas (what Q&A and dev files name)."""
+        """The item code for items (and contents about one item), the slug for temas
+        (what Q&A and dev files name), the id for other contents."""
         return self.item if self.item else self.id.removeprefix("tema-")
 
     @property
     def display_title(self) -> str:
-        return f"Item {self.item} — {self.titulo}" if self.item else self.titulo
+        return f"Item {self.item} — {self.titulo}" if self.tipo == "item" else self.titulo
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,8 @@ def load_knowledge(root: Path) -> Knowledge:
         raise KnowledgeError([KnowledgeProblem(str(root), "knowledge folder not found")])
     documents = [
         doc
-        for path in sorted((root / "itens").glob("*.md")) + sorted((root / "temas").glob("*.md"))
+        for folder in KINDS.values()
+        for path in sorted((root / folder).glob("*.md"))
         if (doc := _load_document(path, root, problems)) is not None
     ]
     _check_unique_ids(documents, root, problems)
@@ -217,12 +221,12 @@ def _load_document(path: Path, root: Path, problems: list[KnowledgeProblem]) -> 
         if not meta.get(key):
             fail(f"required field '{key}' is missing or empty")
     tipo = meta.get("tipo")
-    if tipo not in ("item", "tema"):
-        fail(f"'tipo' must be 'item' or 'tema', not {tipo!r}", "tipo")
+    if tipo not in KINDS:
+        fail(f"'tipo' must be one of {', '.join(KINDS)}, not {tipo!r}", "tipo")
     formato = meta.get("formato")
     if formato and formato not in FORMATS:
         fail(f"'formato' must be one of {', '.join(FORMATS)}, not {formato!r}", "formato")
-    expected_folder = {"item": "itens", "tema": "temas"}.get(str(tipo))
+    expected_folder = KINDS.get(str(tipo))
     if expected_folder and path.parent.name != expected_folder:
         fail(f"a document with tipo '{tipo}' belongs in knowledge/{expected_folder}/", "tipo")
 
@@ -242,8 +246,15 @@ def _load_document(path: Path, root: Path, problems: list[KnowledgeProblem]) -> 
         grupo = meta.get("grupo")
         if item in BY_CODE and grupo != GROUPS[item.split(".")[0]]:
             fail(f"'grupo' of item {item} must be {GROUPS[item.split('.')[0]]!r}", "grupo")
-    elif tipo == "tema" and meta.get("id") != f"tema-{path.stem}":
-        fail(f"the id of this tema must be 'tema-{path.stem}' (from its file name)", "id")
+    elif tipo in ("tema", "conteudo") and meta.get("id") != f"{tipo}-{path.stem}":
+        fail(f"the id of this {tipo} must be '{tipo}-{path.stem}' (from its file name)", "id")
+    if tipo == "conteudo" and item is not None:
+        item = str(item)
+        if item not in BY_CODE:
+            fail(f"unknown CAUC item code {item!r}; valid codes: {', '.join(BY_CODE)}", "item")
+    url = meta.get("url")
+    if url is not None and not re.match(r"^https?://\S+$", str(url)):
+        fail(f"invalid url {url!r} (must start with http:// or https://)", "url")
 
     fontes = _parse_sources(meta.get("fontes"), lambda msg: fail(msg, "fontes"))
     relacionados = [str(code) for code in meta.get("relacionados") or []]
@@ -273,11 +284,11 @@ def _load_document(path: Path, root: Path, problems: list[KnowledgeProblem]) -> 
         sections=sections,
         path=path,
         sha256=sha256(raw),
-        item=item if tipo == "item" else None,
+        item=item if tipo in ("item", "conteudo") else None,
         grupo=meta.get("grupo"),
         resumo=str(meta.get("resumo") or ""),
         sistema=meta.get("sistema"),
-        url=meta.get("url"),
+        url=str(url) if url else None,
         relacionados=relacionados,
         palavras_chave=[str(k) for k in meta.get("palavras_chave") or []],
     )

@@ -1,0 +1,89 @@
+"""Coverage statistics of the knowledge: what is written, and where the holes are."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from index.cauc import ITEMS
+from index.knowledge import ITEM_SECTIONS, Knowledge
+
+MIN_QUESTIONS = 10
+
+# Short column labels for the coverage table, in section order.
+SECTION_LABELS = ("verifica", "base", "sistema", "aplica", "causas", "regulariza", "prazos",
+                  "enquanto", "relac.")
+
+
+@dataclass
+class KnowledgeStats:
+    documents: Counter[str] = field(default_factory=Counter)
+    sections: int = 0
+    questions: int = 0
+    dev: int = 0
+    coverage: dict[str, list[bool]] = field(default_factory=dict)  # item -> sections present
+    questions_per_target: dict[str, int] = field(default_factory=dict)
+    trilhas: dict[str, Counter[str]] = field(default_factory=dict)  # trilha -> per format
+    holes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "documents": dict(self.documents), "sections": self.sections,
+            "questions": self.questions, "dev_questions": self.dev,
+            "coverage": {k: dict(zip(ITEM_SECTIONS, v, strict=True))
+                         for k, v in self.coverage.items()},
+            "questions_per_target": self.questions_per_target,
+            "trilhas": {k: dict(v) for k, v in self.trilhas.items()},
+            "holes": self.holes,
+        }
+
+
+def knowledge_stats(knowledge: Knowledge) -> KnowledgeStats:
+    stats = KnowledgeStats()
+    stats.documents = Counter(d.tipo for d in knowledge.documents)
+    stats.sections = sum(len(d.sections) for d in knowledge.documents)
+    stats.questions = len(knowledge.questions)
+    stats.dev = len(knowledge.dev)
+    per_target = Counter(q.topic for q in knowledge.questions)
+    for item in ITEMS:
+        doc = knowledge.by_topic(item.code)
+        headings = {s.heading for s in doc.sections} if doc else set()
+        stats.coverage[item.code] = [h in headings for h in ITEM_SECTIONS]
+        if doc is None:
+            stats.holes.append(f"item {item.code}: no document")
+        elif not all(stats.coverage[item.code]):
+            stats.holes.append(f"item {item.code}: missing sections")
+    for doc in knowledge.documents:
+        if doc.tipo in ("item", "tema"):
+            count = per_target.get(doc.topic, 0)
+            stats.questions_per_target[doc.topic] = count
+            if count < MIN_QUESTIONS:
+                stats.holes.append(f"{doc.topic}: {count} Q&A questions (< {MIN_QUESTIONS})")
+    for trilha in knowledge.trilhas:
+        stats.trilhas[trilha.id] = Counter(knowledge.document(d).formato for d in trilha.conteudos
+                                           if d in {x.id for x in knowledge.documents})
+    return stats
+
+
+def render_stats(stats: KnowledgeStats) -> str:
+    lines = [
+        f"Documents: {dict(stats.documents)}; sections (passages): {stats.sections}; "
+        f"Q&A questions: {stats.questions}; dev questions: {stats.dev}",
+        "",
+        "Coverage (item × section):",
+        "  item   " + " ".join(f"{label:>10}" for label in SECTION_LABELS) + "     Q&A",
+    ]
+    for code, present in stats.coverage.items():
+        marks = " ".join(f"{'✓' if p else '·':>10}" for p in present)
+        lines.append(f"  {code:<6} {marks} {stats.questions_per_target.get(code, 0):>7}")
+    lines += ["", "Q&A per topic:"]
+    lines += [f"  {topic:<45} {count:>4}" for topic, count in stats.questions_per_target.items()
+              if topic not in stats.coverage]
+    lines += ["", "Trilhas (contents per format):"]
+    for trilha, formats in stats.trilhas.items():
+        detail = ", ".join(f"{fmt} {n}" for fmt, n in sorted(formats.items()))
+        lines.append(f"  {trilha:<40} {sum(formats.values()):>3}  ({detail})")
+    lines += ["", "Holes: none" if not stats.holes else "Holes:"]
+    lines += [f"  - {hole}" for hole in stats.holes]
+    return "\n".join(lines)
