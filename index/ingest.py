@@ -195,7 +195,7 @@ def read_vtt(path: Path) -> list[IngestedSection]:
         captions = webvtt.read(str(path))
     except Exception as exc:  # webvtt raises its own MalformedFileError and others
         raise IngestError(f"{path.name}: not a valid WebVTT file ({exc})") from exc
-    cues = [(c.start_in_seconds, _cue_text(c.text)) for c in captions.captions
+    cues = [(float(c.start_in_seconds), _cue_text(c.text)) for c in captions.captions
             if _cue_text(c.text)]
     return _group_cues(cues)
 
