@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("prepare", help="validate, train and build the index when stale")
     sub.add_parser("run", help="prepare, then start engine + actions + API until Ctrl-C")
 
+    evaluation = sub.add_parser("eval", help="measure quality on the held-out dev set")
+    esub = evaluation.add_subparsers(dest="eval_command", required=True)
+    retrieval = esub.add_parser("retrieval", help="BM25, dense and hybrid side by side")
+    retrieval.add_argument("--json", action="store_true")
+
     bench = sub.add_parser("bench", help="benchmarks (numbers for the notes, not tests)")
     bsub = bench.add_subparsers(dest="bench_command", required=True)
     chat = bsub.add_parser("chat", help="latency of POST /api/chat on the running API")
@@ -299,6 +304,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_retrieval(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from iara.services import get_answerer, retrieval_methods
+    from index.evaluate import evaluate, render_report
+
+    knowledge = _load_knowledge()
+    retriever = get_answerer().retriever
+    counts = Counter(c.topic for c in retriever.chunks)
+    report = evaluate(retrieval_methods(retriever), knowledge.dev, dict(counts))
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json
+          else render_report(report))
+    return 0
+
+
 def cmd_bench_chat(args: argparse.Namespace) -> int:
     url = _api_url(args) + "/api/chat"
     timings: list[float] = []
@@ -337,6 +357,7 @@ COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], int]] = {
     ("train",): cmd_train,
     ("prepare",): cmd_prepare,
     ("run",): cmd_run,
+    ("eval", "retrieval"): cmd_eval_retrieval,
     ("bench", "chat"): cmd_bench_chat,
 }
 

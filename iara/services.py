@@ -8,7 +8,8 @@ from iara.settings import Settings, get_settings
 from index.answer import Answerer
 from index.encoder import SentenceTransformerEncoder
 from index.knowledge import Knowledge, load_knowledge
-from index.retriever import load_retriever
+from index.evaluate import Search
+from index.retriever import Retriever, load_retriever
 
 
 def make_encoder(settings: Settings | None = None) -> SentenceTransformerEncoder:
@@ -20,6 +21,15 @@ def make_encoder(settings: Settings | None = None) -> SentenceTransformerEncoder
 
 def load_configured_knowledge(settings: Settings | None = None) -> Knowledge:
     return load_knowledge((settings or get_settings()).knowledge_dir)
+
+
+def retrieval_methods(retriever: Retriever) -> dict[str, Search]:
+    """The methods `iara eval retrieval` compares, keyed by the names its JSON uses."""
+    return {
+        "bm25": lambda q, k: retriever.search(q, k, mode="sparse"),
+        "dense": lambda q, k: retriever.search(q, k, mode="dense"),
+        "hybrid": lambda q, k: retriever.search(q, k, mode="hybrid"),
+    }
 
 
 @lru_cache(maxsize=1)

@@ -28,7 +28,13 @@ from index.chunks import Chunk, knowledge_chunks
 from index.encoder import Encoder
 from index.errors import IndexMismatchError, IndexNotBuiltError
 from index.knowledge import Knowledge
-from index.vectors import FlatIPIndex
+from index.vectors import (
+    DEFAULT_HNSW_THRESHOLD,
+    FlatIPIndex,
+    HNSWIndex,
+    build_vector_index,
+    load_vector_index,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +58,7 @@ class BuildReport:
 class IndexArtifact:
     manifest: dict[str, Any]
     chunks: list[Chunk]
-    vectors: FlatIPIndex
+    vectors: FlatIPIndex | HNSWIndex
 
 
 def _versions() -> dict[str, str]:
@@ -103,7 +109,7 @@ def load_artifact(path: Path, model: str, dims: int | None = None) -> IndexArtif
     check_manifest(manifest, model, dims)
     with (path / CHUNKS).open(encoding="utf-8") as handle:
         chunks = [Chunk.from_json(json.loads(line)) for line in handle if line.strip()]
-    vectors = FlatIPIndex.load(path / VECTORS)
+    vectors = load_vector_index(path / VECTORS)
     if len(vectors) != len(chunks) or manifest.get("count") != len(chunks):
         raise IndexMismatchError(
             f"index at {path} is inconsistent ({len(vectors)} vectors, {len(chunks)} chunks): "
@@ -112,7 +118,12 @@ def load_artifact(path: Path, model: str, dims: int | None = None) -> IndexArtif
 
 
 def build_index(
-    knowledge: Knowledge, encoder: Encoder, path: Path, *, force: bool = False
+    knowledge: Knowledge,
+    encoder: Encoder,
+    path: Path,
+    *,
+    force: bool = False,
+    hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
 ) -> BuildReport:
     """Build (or refresh) the artifact at ``path`` from ``knowledge``."""
     started = time.perf_counter()
@@ -140,18 +151,19 @@ def build_index(
     for row, chunk in enumerate(chunks):
         matrix[row] = embedded[chunk.id] if chunk.id in embedded else previous[chunk.id]
 
+    vectors = build_vector_index(matrix, hnsw_threshold=hnsw_threshold)
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "model": encoder.name,
         "dims": dims,
-        "index_type": FlatIPIndex.kind,
+        "index_type": vectors.kind,
         "count": len(chunks),
         "knowledge_fingerprint": knowledge.fingerprint,
         "documents": {d.id: d.sha256 for d in knowledge.documents},
         "versions": _versions(),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    _write_atomically(path, manifest, chunks, FlatIPIndex.from_vectors(matrix))
+    _write_atomically(path, manifest, chunks, vectors)
     seconds = time.perf_counter() - started
     logger.info("Index built at %s: %d chunks (%d embedded, %d reused) in %.1fs",
                 path, len(chunks), len(missing), len(chunks) - len(missing), seconds)
@@ -159,7 +171,7 @@ def build_index(
 
 
 def _write_atomically(
-    path: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: FlatIPIndex
+    path: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: FlatIPIndex | HNSWIndex
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

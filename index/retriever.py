@@ -1,8 +1,15 @@
-"""Query the index: scored chunks with their source metadata."""
+"""Query the index: scored chunks with their source metadata.
+
+Hybrid retrieval: the dense side (sentence embeddings in FAISS) and the sparse side
+(BM25 over Portuguese-normalised tokens) each propose candidates; reciprocal rank
+fusion orders them. Metadata filters (item, topic, trilha, format) restrict both sides.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -12,13 +19,17 @@ from index.encoder import Encoder, SentenceTransformerEncoder
 from index.sparse import BM25Index
 from index.vectors import FlatIPIndex, VectorIndex
 
-RRF_K = 60  # reciprocal rank fusion constant (Cormack et al.)
+RRF_K = 60  # reciprocal rank fusion constant (Cormack et al., 2009)
+CANDIDATES = 100  # candidates each side proposes before fusion
+
+Mode = Literal["hybrid", "dense", "sparse"]
 
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved chunk. ``score`` ranks (fused); ``dense`` is the cosine similarity and
-    ``sparse`` the BM25 score, kept apart because only they say how good a match is."""
+    """A retrieved chunk. ``score`` ranks (fused in hybrid mode); ``dense`` is the cosine
+    similarity and ``sparse`` the BM25 score per query term, kept apart because only
+    they say how good a match is."""
 
     chunk: Chunk
     score: float
@@ -26,8 +37,25 @@ class Hit:
     sparse: float = 0.0
 
 
+@dataclass(frozen=True)
+class Filters:
+    item: str | None = None
+    topic: str | None = None
+    trilha: str | None = None
+    format: str | None = None
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in (self.item, self.topic, self.trilha, self.format))
+
+    def accepts(self, chunk: Chunk) -> bool:
+        return ((self.item is None or chunk.item == self.item)
+                and (self.topic is None or chunk.topic == self.topic)
+                and (self.trilha is None or chunk.trilha == self.trilha)
+                and (self.format is None or chunk.format == self.format))
+
+
 class Retriever:
-    """Hybrid retrieval: dense vectors and BM25 (when given), fused by reciprocal rank."""
+    """Dense, sparse or hybrid retrieval over ``chunks`` (row i of the index is chunk i)."""
 
     def __init__(
         self,
@@ -35,6 +63,8 @@ class Retriever:
         index: VectorIndex,
         chunks: list[Chunk],
         sparse: BM25Index | None = None,
+        *,
+        candidates: int = CANDIDATES,
     ) -> None:
         if len(index) != len(chunks):
             raise ValueError(f"index has {len(index)} vectors for {len(chunks)} chunks")
@@ -44,6 +74,8 @@ class Retriever:
         self.index = index
         self.chunks = chunks
         self.sparse = sparse
+        self.candidates = candidates
+        self._allowed_cache: dict[Filters, np.ndarray] = {}
 
     @classmethod
     def from_chunks(cls, encoder: Encoder, chunks: list[Chunk], *, hybrid: bool = True
@@ -58,51 +90,76 @@ class Retriever:
         sparse = BM25Index([c.sparse_text for c in artifact.chunks]) if hybrid else None
         return cls(encoder, artifact.vectors, artifact.chunks, sparse)
 
+    def _allowed(self, filters: Filters) -> np.ndarray | None:
+        if not filters:
+            return None
+        if filters not in self._allowed_cache:
+            if len(self._allowed_cache) > 256:
+                self._allowed_cache.clear()
+            self._allowed_cache[filters] = np.array(
+                [i for i, c in enumerate(self.chunks) if filters.accepts(c)], dtype=np.int64)
+        return self._allowed_cache[filters]
+
     def search(
         self,
         query: str,
         k: int = 5,
         *,
+        mode: Mode = "hybrid",
+        filters: Filters | None = None,
         item: str | None = None,
         topic: str | None = None,
     ) -> list[Hit]:
-        """Top-k chunks for ``query``, best first; optional filters by item or topic.
-
-        Scores every chunk: exact and cheap at the knowledge's size (hundreds of chunks).
-        """
-        if not query.strip() or not self.chunks:
+        """Top-k chunks for ``query``, best first."""
+        filters = filters or Filters(item=item, topic=topic)
+        if not query.strip() or not self.chunks or k <= 0:
             return []
-        n = len(self.chunks)
-        scores, ids = self.index.search(self.encoder.encode_queries([query]), n)
-        dense = np.zeros(n, dtype=np.float32)
-        dense[ids[0]] = scores[0]
-        fused = np.zeros(n, dtype=np.float64)
-        fused[ids[0]] = 1.0 / (RRF_K + 1 + np.arange(len(ids[0])))
-        sparse = np.zeros(n, dtype=np.float32)
-        if self.sparse is not None:
-            sparse = self.sparse.scores(query)
-            matched = np.flatnonzero(sparse > 0)
-            ranked = matched[np.argsort(-sparse[matched], kind="stable")]
-            fused[ranked] += 1.0 / (RRF_K + 1 + np.arange(len(ranked)))
+        if mode == "sparse" and self.sparse is None:
+            raise ValueError("sparse mode needs a BM25 index")
+        allowed = self._allowed(filters)
+        if allowed is not None and not len(allowed):
+            return []
+        width = max(k, self.candidates)
+
+        query_vector = self.encoder.encode_queries([query])[0] if mode != "sparse" else None
+        dense_ids: np.ndarray = np.zeros(0, dtype=np.int64)
+        if query_vector is not None:
+            _, found = self.index.search(query_vector[None, :], width, ids=allowed)
+            dense_ids = found[0]
+
+        sparse_scores: np.ndarray | None = None
+        sparse_ids: np.ndarray = np.zeros(0, dtype=np.int64)
+        if self.sparse is not None and mode != "dense":
+            sparse_scores = self.sparse.scores(query)
+            if allowed is not None:
+                mask = np.zeros(len(self.chunks), dtype=bool)
+                mask[allowed] = True
+                sparse_scores = np.where(mask, sparse_scores, 0.0)
+            positive = np.flatnonzero(sparse_scores > 0)
+            if len(positive) > width:
+                positive = positive[np.argpartition(-sparse_scores[positive], width)[:width]]
+            sparse_ids = positive[np.lexsort((positive, -sparse_scores[positive]))]
+
+        fused: dict[int, float] = {}
+        for ranked in (dense_ids, sparse_ids):
+            for rank, idx in enumerate(ranked.tolist()):
+                fused[idx] = fused.get(idx, 0.0) + 1.0 / (RRF_K + 1 + rank)
+        best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
+
         hits = []
-        for idx in np.argsort(-fused, kind="stable"):
-            chunk = self.chunks[int(idx)]
-            if item is not None and chunk.item != item:
-                continue
-            if topic is not None and chunk.topic != topic:
-                continue
-            hits.append(Hit(chunk, float(fused[idx]), float(dense[idx]), float(sparse[idx])))
-            if len(hits) == k:
-                break
+        for idx in best:
+            dense = float(self.index.vector(idx) @ query_vector) if query_vector is not None \
+                else 0.0
+            sparse = float(sparse_scores[idx]) if sparse_scores is not None else 0.0
+            score = {"hybrid": fused[idx], "dense": dense, "sparse": sparse}[mode]
+            hits.append(Hit(self.chunks[idx], score, dense, sparse))
         return hits
 
 
 def load_retriever(
-    index_dir: str, model: str, *, batch_size: int = 32, offline: bool = True
+    index_dir: str | Path, model: str, *, batch_size: int = 32, offline: bool = True
 ) -> Retriever:
     """The configured retriever: the real model and the artifact built for it."""
-    from pathlib import Path
-
     encoder = SentenceTransformerEncoder(model, batch_size=batch_size, offline=offline)
     artifact = load_artifact(Path(index_dir), model, encoder.dims)
     return Retriever.from_artifact(encoder, artifact)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.vectors import FlatIPIndex
+from index.vectors import FlatIPIndex, HNSWIndex, build_vector_index, load_vector_index
 
 HAND = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.6, 0.8, 0]], dtype=np.float32)
 
@@ -56,6 +56,37 @@ def test_wrong_dimensions_are_refused() -> None:
 
 def test_save_and_load_round_trip(tmp_path: Path) -> None:
     FlatIPIndex.from_vectors(HAND).save(tmp_path / "v.faiss")
-    loaded = FlatIPIndex.load(tmp_path / "v.faiss")
+    loaded = load_vector_index(tmp_path / "v.faiss")
+    assert isinstance(loaded, FlatIPIndex)
     assert len(loaded) == 4 and loaded.dims == 3
     assert np.allclose(loaded.vectors(), HAND)
+
+
+def test_id_filter_restricts_the_search() -> None:
+    index = FlatIPIndex.from_vectors(HAND)
+    scores, ids = index.search(np.array([[1, 0, 0]], np.float32), 3, ids=np.array([1, 2]))
+    assert sorted(ids[0].tolist()) == [1, 2]
+    _, none = index.search(np.array([[1, 0, 0]], np.float32), 3, ids=np.array([], np.int64))
+    assert none.shape == (1, 0)
+
+
+def test_hnsw_matches_exact_search_on_random_data(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    corpus = rng.normal(size=(3000, 32)).astype(np.float32)
+    corpus /= np.linalg.norm(corpus, axis=1, keepdims=True)
+    queries = corpus[:50] + rng.normal(scale=0.05, size=(50, 32)).astype(np.float32)
+    _, exact = FlatIPIndex.from_vectors(corpus).search(queries, 10)
+    hnsw = HNSWIndex.from_vectors(corpus)
+    _, approx = hnsw.search(queries, 10)
+    recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact, strict=True)])
+    assert recall >= 0.95
+    hnsw.save(tmp_path / "h.faiss")
+    assert isinstance(load_vector_index(tmp_path / "h.faiss"), HNSWIndex)
+    _, filtered = hnsw.search(queries[:1], 5, ids=np.arange(100, 200))
+    assert all(100 <= i < 200 for i in filtered[0])
+
+
+def test_size_threshold_picks_the_index_type() -> None:
+    vectors = np.eye(4, dtype=np.float32)
+    assert build_vector_index(vectors, hnsw_threshold=10).kind == "flat-ip"
+    assert build_vector_index(vectors, hnsw_threshold=3).kind == "hnsw"
