@@ -312,7 +312,7 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
 
     knowledge = _load_knowledge()
     retriever = get_answerer().retriever
-    counts = Counter(c.topic for c in retriever.chunks)
+    counts = Counter(c.topic or "" for c in retriever.chunks)
     report = evaluate(retrieval_methods(retriever), knowledge.dev, dict(counts))
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json
           else render_report(report))

@@ -7,8 +7,8 @@ from functools import lru_cache
 from iara.settings import Settings, get_settings
 from index.answer import Answerer
 from index.encoder import SentenceTransformerEncoder
-from index.knowledge import Knowledge, load_knowledge
 from index.evaluate import Search
+from index.knowledge import Knowledge, load_knowledge
 from index.retriever import Retriever, load_retriever
 
 

@@ -45,7 +45,7 @@ def evaluate_method(search: Search, questions: list[DevQuestion],
         results.append(QuestionResult(
             question.q, question.topic, rank,
             _ndcg(flags, relevant_counts.get(question.topic, 0)),
-            hits[0].chunk.topic if hits else ""))
+            (hits[0].chunk.topic or "") if hits else ""))
     return results
 
 

@@ -56,7 +56,9 @@ class _FaissIndex:
         return int(self._index.ntotal)
 
     def _params(self, selector: faiss.IDSelector | None) -> faiss.SearchParameters | None:
-        return faiss.SearchParameters(sel=selector) if selector is not None else None
+        if selector is None:
+            return None
+        return faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
 
     def search(
         self, queries: np.ndarray, k: int, ids: np.ndarray | None = None
@@ -135,7 +137,7 @@ class HNSWIndex(_FaissIndex):
         return cls(index, ef_search)
 
     def _params(self, selector: faiss.IDSelector | None) -> faiss.SearchParameters:
-        params = faiss.SearchParametersHNSW()
+        params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
         params.efSearch = self.ef_search
         if selector is not None:
             params.sel = selector

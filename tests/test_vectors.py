@@ -64,7 +64,7 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
 
 def test_id_filter_restricts_the_search() -> None:
     index = FlatIPIndex.from_vectors(HAND)
-    scores, ids = index.search(np.array([[1, 0, 0]], np.float32), 3, ids=np.array([1, 2]))
+    _scores, ids = index.search(np.array([[1, 0, 0]], np.float32), 3, ids=np.array([1, 2]))
     assert sorted(ids[0].tolist()) == [1, 2]
     _, none = index.search(np.array([[1, 0, 0]], np.float32), 3, ids=np.array([], np.int64))
     assert none.shape == (1, 0)
