@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.engine import EngineClient, normalize_messages
 from api.schemas import ChatRequest, ChatResponse, ComponentHealth, ErrorBody, HealthResponse
+from iara.services import encoder_spec
 from iara.settings import Settings, get_settings
 from index.artifact import check_manifest, read_manifest
 from index.errors import EngineResponseError, EngineUnavailableError, IaraError
@@ -151,7 +152,7 @@ async def _check_actions(client: httpx.AsyncClient, actions_url: str) -> Compone
 def _check_index(settings: Settings) -> ComponentHealth:
     try:
         manifest = read_manifest(settings.index_path)
-        check_manifest(manifest, settings.embedding_model)
+        check_manifest(manifest, encoder_spec(settings)[1])
     except IaraError as exc:
         return ComponentHealth(ok=False, detail=str(exc))
     return ComponentHealth(

@@ -173,7 +173,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
     settings = _settings()
     report = build_index(_load_knowledge(), make_encoder(settings), settings.index_path,
-                         force=args.force)
+                         force=args.force, hnsw_threshold=settings.hnsw_threshold)
     if report.skipped:
         print(f"Index up to date at {report.path} ({report.chunks} chunks).")
     else:
@@ -183,11 +183,12 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 
 def cmd_index_status(args: argparse.Namespace) -> int:
+    from iara.services import encoder_spec
     from index.artifact import is_stale, read_manifest
 
     settings = _settings()
     manifest = read_manifest(settings.index_path)
-    stale = is_stale(settings.index_path, _load_knowledge(), settings.embedding_model)
+    stale = is_stale(settings.index_path, _load_knowledge(), encoder_spec(settings)[1])
     print(json.dumps({k: v for k, v in manifest.items() if k != "documents"}, indent=2))
     print("stale: rebuild with 'iara index build'" if stale else "up to date")
     return 0
@@ -236,6 +237,7 @@ def prepare() -> None:
     from iara.services import make_encoder
     from iara.training import train
     from index.artifact import build_index
+    from index.finetune import finetune
 
     settings = _settings()
     holder: dict[str, Any] = {}
@@ -248,13 +250,24 @@ def prepare() -> None:
         report = train(settings, holder["knowledge"])
         return "model trained" if report.trained else "model up to date"
 
+    def do_finetune() -> str:
+        if not settings.finetune_encoder:
+            return "disabled (IARA_FINETUNE_ENCODER=false)"
+        report = finetune(holder["knowledge"], settings.embedding_model, settings.encoder_dir,
+                          offline=settings.offline)
+        verdict = "using it" if report.accepted else "keeping the base model"
+        return (f"dev MRR@10 base {report.base['mrr@10']:.3f} → fine-tuned "
+                f"{report.finetuned['mrr@10']:.3f}: {verdict}")
+
     def do_index() -> str:
-        report = build_index(holder["knowledge"], make_encoder(settings), settings.index_path)
+        report = build_index(holder["knowledge"], make_encoder(settings), settings.index_path,
+                             hnsw_threshold=settings.hnsw_threshold)
         return "index up to date" if report.skipped else f"index built ({report.chunks} chunks)"
 
     _step("Validating the knowledge", validate)
     _step("Training the Rasa model (only if its inputs changed)", do_train)
-    _step("Building the retrieval index (only if the knowledge changed)", do_index)
+    _step("Fine-tuning the embedding model (only if the Q&A changed)", do_finetune)
+    _step("Building the retrieval index (only if the knowledge or model changed)", do_index)
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
@@ -313,7 +326,7 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
     knowledge = _load_knowledge()
     retriever = get_answerer().retriever
     counts = Counter(c.topic or "" for c in retriever.chunks)
-    report = evaluate(retrieval_methods(retriever), knowledge.dev, dict(counts))
+    report = evaluate(retrieval_methods(retriever, _settings()), knowledge.dev, dict(counts))
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json
           else render_report(report))
     return 0

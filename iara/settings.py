@@ -41,6 +41,11 @@ class Settings(BaseSettings):
         "or a model hub name (needs the model in the local cache: Iara runs offline).",
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024)
+    finetune_encoder: bool = Field(
+        True, description="Fine-tune the embedding model on the Q&A pairs during training and "
+        "use it when the dev set says it retrieves better.")
+    hnsw_threshold: int = Field(
+        50_000, ge=1, description="Past this many chunks the index is HNSW instead of exact.")
     offline: bool = True
     top_k: int = Field(5, ge=1, le=100)
     min_score: UnitFloat = Field(
@@ -98,6 +103,10 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.var_dir / "models"
+
+    @property
+    def encoder_dir(self) -> Path:
+        return self.models_dir / "encoder"
 
     @property
     def generated_nlu_dir(self) -> Path:

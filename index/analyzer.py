@@ -54,9 +54,22 @@ SYNONYMS: dict[str, str] = {
     "lei de responsabilidade fiscal": "lrf",
     "precatório": "precatorio",
     "portal da transparência": "transparencia",
+    "iptu": "competência tributária",
+    "iss": "competência tributária",
+    "itbi": "competência tributária",
+    "impostos municipais": "competência tributária",
+    "anexo 13": "ppp",
+    "anexo 4": "operação de crédito",
+    "crf": "fgts",
+    "emenda pix": "transferência especial",
+    "emendas pix": "transferência especial",
+    "prefeito anterior": "gestão anterior",
+    "ex-prefeito": "gestão anterior",
+    "gestão passada": "gestão anterior",
+    "administração anterior": "gestão anterior",
 }
 
-STOP_EXTRA = {"cauc"}  # in nearly every passage: no signal for ranking
+STOP_EXTRA: set[str] = set()  # extra stop words beyond spaCy's Portuguese list
 
 
 def _strip_plural(word: str) -> str:

@@ -63,8 +63,10 @@ class SentenceTransformerEncoder:
         offline: bool = True,
         query_prefix: str = "",
         passage_prefix: str = "",
+        name: str | None = None,
     ) -> None:
-        self.name = model
+        self.model = model
+        self.name = name or model
         self.batch_size = batch_size
         self.offline = offline
         self.query_prefix = query_prefix
@@ -83,7 +85,7 @@ class SentenceTransformerEncoder:
                 os.environ["TRANSFORMERS_OFFLINE"] = "1"
             from sentence_transformers import SentenceTransformer
 
-            location = resolve_model(self.name)
+            location = resolve_model(self.model)
             logger.info("Loading embedding model %s from %s", self.name, location)
             try:
                 self._model = SentenceTransformer(location, device="cpu")

@@ -8,14 +8,13 @@ fusion orders them. Metadata filters (item, topic, trilha, format) restrict both
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from index.artifact import IndexArtifact, load_artifact
+from index.artifact import IndexArtifact
 from index.chunks import Chunk
-from index.encoder import Encoder, SentenceTransformerEncoder
+from index.encoder import Encoder
 from index.sparse import BM25Index
 from index.vectors import FlatIPIndex, VectorIndex
 
@@ -155,11 +154,3 @@ class Retriever:
             hits.append(Hit(self.chunks[idx], score, dense, sparse))
         return hits
 
-
-def load_retriever(
-    index_dir: str | Path, model: str, *, batch_size: int = 32, offline: bool = True
-) -> Retriever:
-    """The configured retriever: the real model and the artifact built for it."""
-    encoder = SentenceTransformerEncoder(model, batch_size=batch_size, offline=offline)
-    artifact = load_artifact(Path(index_dir), model, encoder.dims)
-    return Retriever.from_artifact(encoder, artifact)

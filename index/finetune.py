@@ -1,0 +1,181 @@
+"""Domain adaptation of the embedding model on the knowledge's Q&A pairs.
+
+Each Q&A question is paired with the passage of its item or topic that answers it (the
+section its aspect asks for — deadline, how to fix… — else the passage sharing most
+terms with it). Training uses in-batch negatives (MultipleNegativesRankingLoss) with a
+sampler that keeps duplicate passages out of a batch. The fine-tuned model is kept only
+if it retrieves better than the base model on the held-out dev set.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from index.analyzer import PortugueseAnalyzer
+from index.answer import question_aspects
+from index.chunks import Chunk, knowledge_chunks
+from index.encoder import SentenceTransformerEncoder, resolve_model
+from index.evaluate import evaluate
+from index.knowledge import Knowledge
+from index.retriever import Retriever
+from index.text import sha256
+
+logger = logging.getLogger(__name__)
+
+REPORT = "finetune.json"
+MODEL_DIR = "model"
+EPOCHS = 3
+BATCH_SIZE = 32
+LEARNING_RATE = 3e-5
+SEED = 13
+
+
+@dataclass(frozen=True)
+class FinetuneReport:
+    base_model: str
+    fingerprint: str
+    pairs: int
+    seconds: float
+    base: dict[str, float]
+    finetuned: dict[str, float]
+    accepted: bool
+    reason: str
+
+    @property
+    def model_name(self) -> str:
+        """How indexes built with this model are labelled (base + training fingerprint)."""
+        return f"{self.base_model}+ft-{self.fingerprint[:12]}"
+
+
+def training_pairs(knowledge: Knowledge, chunks: list[Chunk],
+                   analyzer: PortugueseAnalyzer | None = None) -> list[tuple[str, str]]:
+    """(question, positive passage text) for every Q&A question with a target document."""
+    analyzer = analyzer or PortugueseAnalyzer()
+    by_doc: dict[str, list[Chunk]] = {}
+    for chunk in chunks:
+        by_doc.setdefault(chunk.doc_id, []).append(chunk)
+    token_sets = {c.id: set(analyzer.tokens(c.sparse_text)) for c in chunks}
+    pairs = []
+    for question in knowledge.questions:
+        doc = knowledge.by_topic(question.topic)
+        if doc is None or doc.id not in by_doc:
+            continue
+        candidates = by_doc[doc.id]
+        aspects = question_aspects(question.text)
+        positive = next((c for a in aspects for c in candidates if c.heading == a), None)
+        if positive is None:
+            terms = set(analyzer.tokens(question.text))
+            positive = max(candidates, key=lambda c: len(terms & token_sets[c.id]))
+        pairs.append((question.text, positive.embedding_text))
+    return pairs
+
+
+def training_fingerprint(base_model: str, pairs: list[tuple[str, str]]) -> str:
+    payload = json.dumps([base_model, EPOCHS, BATCH_SIZE, LEARNING_RATE, SEED, pairs],
+                         ensure_ascii=False)
+    return sha256(payload)
+
+
+def read_report(out_dir: Path) -> FinetuneReport | None:
+    try:
+        data = json.loads((out_dir / REPORT).read_text(encoding="utf-8"))
+        return FinetuneReport(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _dense_metrics(encoder: SentenceTransformerEncoder, knowledge: Knowledge,
+                   chunks: list[Chunk]) -> dict[str, float]:
+    retriever = Retriever.from_chunks(encoder, chunks, hybrid=False)
+    counts: dict[str, int] = {}
+    for chunk in chunks:
+        counts[chunk.topic or ""] = counts.get(chunk.topic or "", 0) + 1
+    report = evaluate({"dense": lambda q, k: retriever.search(q, k, mode="dense")},
+                      knowledge.dev, counts)
+    metrics: dict[str, float] = report["methods"]["dense"]
+    return metrics
+
+
+def _train(base_location: str, pairs: list[tuple[str, str]], target: Path) -> None:
+    from datasets import Dataset
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+        losses,  # type: ignore[attr-defined]
+    )
+    from sentence_transformers.sentence_transformer.training_args import BatchSamplers
+
+    model = SentenceTransformer(base_location, device="cpu")
+    dataset = Dataset.from_dict({"anchor": [p[0] for p in pairs],
+                                 "positive": [p[1] for p in pairs]})
+    work = target.with_name(target.name + ".work")
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(work), num_train_epochs=EPOCHS, per_device_train_batch_size=BATCH_SIZE,
+        learning_rate=LEARNING_RATE, warmup_ratio=0.1, seed=SEED,
+        batch_sampler=BatchSamplers.NO_DUPLICATES, save_strategy="no", logging_steps=50,
+        report_to=[], use_cpu=True, dataloader_num_workers=0, disable_tqdm=True,
+    )
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset,
+                                         loss=losses.MultipleNegativesRankingLoss(model))
+    trainer.train()
+    shutil.rmtree(target, ignore_errors=True)
+    model.save(str(target))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def finetune(knowledge: Knowledge, base_model: str, out_dir: Path, *, force: bool = False,
+             offline: bool = True) -> FinetuneReport:
+    """Fine-tune when the pairs or the base model changed; compare on the dev set."""
+    started = time.perf_counter()
+    chunks = knowledge_chunks(knowledge)
+    pairs = training_pairs(knowledge, chunks)
+    fingerprint = training_fingerprint(base_model, pairs)
+    previous = read_report(out_dir)
+    if not force and previous is not None and previous.fingerprint == fingerprint and (
+            not previous.accepted or (out_dir / MODEL_DIR).is_dir()):
+        return previous
+
+    base_encoder = SentenceTransformerEncoder(base_model, offline=offline)
+    base_encoder.warm_up()
+    base_metrics = _dense_metrics(base_encoder, knowledge, chunks)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    candidate = out_dir / "candidate"
+    logger.info("Fine-tuning %s on %d pairs", base_model, len(pairs))
+    _train(resolve_model(base_model), pairs, candidate)
+    tuned = SentenceTransformerEncoder(str(candidate), offline=offline)
+    tuned_metrics = _dense_metrics(tuned, knowledge, chunks)
+
+    better = (tuned_metrics["mrr@10"] > base_metrics["mrr@10"]
+              and tuned_metrics["recall@3"] >= base_metrics["recall@3"])
+    if better:
+        shutil.rmtree(out_dir / MODEL_DIR, ignore_errors=True)
+        candidate.rename(out_dir / MODEL_DIR)
+        reason = "fine-tuned model retrieves better on the dev set (MRR@10 and Recall@3)"
+    else:
+        shutil.rmtree(candidate, ignore_errors=True)
+        reason = "fine-tuned model is not better on the dev set; keeping the base model"
+    report = FinetuneReport(base_model, fingerprint, len(pairs),
+                            round(time.perf_counter() - started, 1), base_metrics,
+                            tuned_metrics, better, reason)
+    (out_dir / REPORT).write_text(json.dumps(asdict(report), indent=2), encoding="utf-8")
+    return report
+
+
+def effective_model(base_model: str, out_dir: Path, enabled: bool) -> tuple[str, str]:
+    """(location, name) of the encoder to use: the accepted fine-tuned one, else the base."""
+    report = read_report(out_dir) if enabled else None
+    if report and report.accepted and report.base_model == base_model and (
+            out_dir / MODEL_DIR).is_dir():
+        return str(out_dir / MODEL_DIR), report.model_name
+    return base_model, base_model
+
+
+def report_json(report: FinetuneReport) -> dict[str, Any]:
+    return {**asdict(report), "model_name": report.model_name}
