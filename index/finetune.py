@@ -108,8 +108,8 @@ def _train(base_location: str, pairs: list[tuple[str, str]], target: Path) -> No
         SentenceTransformer,
         SentenceTransformerTrainer,
         SentenceTransformerTrainingArguments,
-        losses,  # type: ignore[attr-defined]
     )
+    from sentence_transformers.losses import MultipleNegativesRankingLoss
     from sentence_transformers.sentence_transformer.training_args import BatchSamplers
 
     model = SentenceTransformer(base_location, device="cpu")
@@ -123,7 +123,7 @@ def _train(base_location: str, pairs: list[tuple[str, str]], target: Path) -> No
         report_to=[], use_cpu=True, dataloader_num_workers=0, disable_tqdm=True,
     )
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset,
-                                         loss=losses.MultipleNegativesRankingLoss(model))
+                                         loss=MultipleNegativesRankingLoss(model))
     trainer.train()
     shutil.rmtree(target, ignore_errors=True)
     model.save(str(target))
