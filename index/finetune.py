@@ -109,7 +109,7 @@ def _train(base_location: str, pairs: list[tuple[str, str]], target: Path) -> No
         SentenceTransformerTrainer,
         SentenceTransformerTrainingArguments,
     )
-    from sentence_transformers.losses import MultipleNegativesRankingLoss
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
     from sentence_transformers.sentence_transformer.training_args import BatchSamplers
 
     model = SentenceTransformer(base_location, device="cpu")
