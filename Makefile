@@ -11,7 +11,7 @@ PY311      ?= $(shell PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep 
 IARA       := $(APP)/bin/iara
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-unit lint validate train index clean
+.PHONY: help setup run test test-unit lint validate train index eval bench clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,7 +35,7 @@ $(APP)/.installed: pyproject.toml requirements/app.lock
 
 setup: $(ENGINE)/.installed $(APP)/.installed ## Create both Python environments (once)
 
-run: setup ## Validate, train/index if stale, start engine + actions + API (Ctrl-C stops)
+run: setup ## Validate, train/fine-tune/index if stale, start engine + actions + API (Ctrl-C stops)
 	@$(IARA) run
 
 validate: $(APP)/.installed ## Validate the knowledge files
@@ -57,6 +57,14 @@ test-unit: $(APP)/.installed ## Fast tests only (no model training, no running s
 lint: $(APP)/.installed ## ruff and mypy
 	$(APP)/bin/ruff check .
 	$(APP)/bin/mypy iara index api bot
+
+eval: setup ## Quality on the held-out dev set (retrieval: BM25, dense, fine-tuned, hybrid)
+	@$(IARA) prepare
+	@$(IARA) eval retrieval
+
+bench: setup ## Retrieval benchmark (10k/100k/1M chunks; several minutes)
+	@$(IARA) prepare
+	@$(IARA) bench retrieval
 
 clean: ## Remove trained models, index, databases and logs (keeps environments)
 	rm -rf var

@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="benchmarks (numbers for the notes, not tests)")
     bsub = bench.add_subparsers(dest="bench_command", required=True)
+    bench_retrieval = bsub.add_parser("retrieval", help="query latency at 10k/100k/1M chunks, "
+                                      "ANN recall, build throughput, memory")
+    bench_retrieval.add_argument("--sizes", default="10000,100000,1000000",
+                                 help="comma-separated chunk counts")
+    bench_retrieval.add_argument("--json", action="store_true")
     chat = bsub.add_parser("chat", help="latency of POST /api/chat on the running API")
     chat.add_argument("-n", type=int, default=50, help="requests (default 50)")
     chat.add_argument("--message", default="qual o prazo para enviar o RREO ao Siconfi?")
@@ -332,6 +337,42 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_retrieval(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from iara.services import get_answerer, make_encoder
+    from index.artifact import build_index
+    from index.bench import render_bench, run_benchmark
+
+    try:
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError as exc:
+        raise CliError(f"--sizes must be comma-separated integers, not {args.sizes!r}") from exc
+    if not sizes or min(sizes) <= 0:
+        raise CliError("--sizes must list positive chunk counts")
+    settings = _settings()
+    knowledge = _load_knowledge()
+    retriever = get_answerer().retriever
+    with tempfile.TemporaryDirectory(prefix="iara-bench-") as tmp:
+        target = Path(tmp) / "index"
+        encoder = make_encoder(settings)
+
+        def full_build() -> object:
+            return build_index(knowledge, encoder, target, force=True)
+
+        def unchanged() -> object:
+            return build_index(knowledge, encoder, target)
+
+        report = run_benchmark(
+            retriever.encoder, retriever.chunks, retriever.index.vectors(),
+            [d.q for d in knowledge.dev], sizes, hnsw_threshold=settings.hnsw_threshold,
+            build=full_build, unchanged_rebuild=unchanged,
+            progress=None if args.json else lambda m: print(f"→ {m}", flush=True))
+    print(json.dumps(report) if args.json else render_bench(report))
+    return 0
+
+
 def cmd_bench_chat(args: argparse.Namespace) -> int:
     url = _api_url(args) + "/api/chat"
     timings: list[float] = []
@@ -371,6 +412,7 @@ COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], int]] = {
     ("prepare",): cmd_prepare,
     ("run",): cmd_run,
     ("eval", "retrieval"): cmd_eval_retrieval,
+    ("bench", "retrieval"): cmd_bench_retrieval,
     ("bench", "chat"): cmd_bench_chat,
 }
 

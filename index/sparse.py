@@ -24,8 +24,24 @@ class BM25Index:
             logging.getLogger("bm25s").setLevel(logging.WARNING)
             self._bm25.index(corpus, show_progress=False)
 
+    @classmethod
+    def from_token_ids(cls, docs: list[list[int]], vocab: dict[str, int],
+                       analyzer: PortugueseAnalyzer) -> BM25Index:
+        """An index over already-analysed passages (token ids into ``vocab``)."""
+        from bm25s.tokenization import Tokenized
+
+        index = cls([], analyzer)
+        index._size = len(docs)
+        if docs:
+            index._bm25.index(Tokenized(ids=docs, vocab=dict(vocab)), show_progress=False)
+        return index
+
     def __len__(self) -> int:
         return self._size
+
+    def memory_bytes(self) -> int:
+        arrays = getattr(self._bm25, "scores", {}) or {}
+        return int(sum(getattr(v, "nbytes", 0) for v in arrays.values()))
 
     def scores(self, query: str) -> np.ndarray:
         """One BM25 score per passage, divided by the number of distinct query terms.
