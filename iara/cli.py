@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     esub = evaluation.add_subparsers(dest="eval_command", required=True)
     retrieval = esub.add_parser("retrieval", help="BM25, dense and hybrid side by side")
     retrieval.add_argument("--json", action="store_true")
+    answers = esub.add_parser("answers", help="answers through the running API on a YAML file "
+                              "of {q, item, topic, must_mention} (default: the dev set)")
+    answers.add_argument("file", nargs="?", help="default: knowledge/dev.yml")
+    answers.add_argument("--api-url")
+    answers.add_argument("--json", action="store_true")
 
     bench = sub.add_parser("bench", help="benchmarks (numbers for the notes, not tests)")
     bsub = bench.add_subparsers(dest="bench_command", required=True)
@@ -337,6 +342,26 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_answers(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from iara.eval_answers import evaluate_answers, load_questions, render_answers
+
+    path = Path(args.file) if args.file else _settings().knowledge_dir / "dev.yml"
+    try:
+        questions = load_questions(path)
+    except (OSError, ValueError) as exc:
+        raise CliError(str(exc)) from exc
+    try:
+        report = evaluate_answers(_api_url(args), questions)
+    except httpx.HTTPError as exc:
+        raise CliError(f"the API at {_api_url(args)} failed ({exc.__class__.__name__}); "
+                       "is Iara running? (make run)") from exc
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json
+          else render_answers(report))
+    return 0
+
+
 def cmd_bench_retrieval(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
@@ -412,6 +437,7 @@ COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], int]] = {
     ("prepare",): cmd_prepare,
     ("run",): cmd_run,
     ("eval", "retrieval"): cmd_eval_retrieval,
+    ("eval", "answers"): cmd_eval_answers,
     ("bench", "retrieval"): cmd_bench_retrieval,
     ("bench", "chat"): cmd_bench_chat,
 }

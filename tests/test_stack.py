@@ -99,6 +99,22 @@ def test_cli_ask_json_is_the_api_response(stack: Stack) -> None:
     assert body["messages"][0]["sources"][0]["item"] == "3.2.2"
 
 
+def test_eval_answers_runs_through_the_api(stack: Stack, tmp_path: Path) -> None:
+    questions = tmp_path / "q.yml"
+    questions.write_text(
+        '- q: "qual o prazo para enviar o RREO ao Siconfi?"\n  item: "3.2.2"\n'
+        '  topic: "3.2.2"\n  must_mention: ["30 dias"]\n'
+        '- q: "qual a receita de bolo de cenoura?"\n  item: null\n'
+        '  topic: out_of_scope\n  must_mention: []\n', encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "iara.cli", "eval", "answers", str(questions), "--json",
+         "--api-url", stack.settings.api_base_url],
+        capture_output=True, text=True, timeout=300, check=True)
+    totals = json.loads(result.stdout)["totals"]
+    assert totals["item_accuracy"] == 1.0 and totals["must_mention_coverage"] == 1.0
+    assert totals["oos_decline_rate"] == 1.0 and totals["p50_ms"] > 0
+
+
 def test_conversation_survives_an_engine_restart(stack: Stack) -> None:
     chat(stack, "e2e-restart", RREO_QUESTION)
     stack.stop()

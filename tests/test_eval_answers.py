@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from iara.eval_answers import judge, totals
+
+
+def test_judge_reads_items_terms_and_declines() -> None:
+    answer = [{"text": "O prazo é de 30 DIAS após o bimestre.", "buttons": [],
+               "sources": [{"title": "t", "url": None, "item": "3.2.2", "trilha": None,
+                            "format": "texto"}]}]
+    result = judge({"q": "prazo?", "item": "3.2.2", "topic": "3.2.2",
+                    "must_mention": ["30 dias", "Siconfi"]}, answer)
+    assert result["items"] == ["3.2.2"] and result["item_correct"] is True
+    assert result["found"] == ["30 dias"] and result["declined"] is False
+    refusal = judge({"q": "bolo?", "item": None, "topic": "out_of_scope", "must_mention": []},
+                    [{"text": "Só falo do CAUC.", "buttons": [], "sources": []}])
+    assert refusal["declined"] is True and refusal["item_correct"] is None
+
+
+def test_totals() -> None:
+    rows = [
+        {"expected_item": "1.1", "item_correct": True, "topic": "1.1", "must_mention": ["a", "b"],
+         "found": ["a"], "declined": False, "ms": 10.0},
+        {"expected_item": "1.2", "item_correct": False, "topic": "1.2", "must_mention": ["c"],
+         "found": ["c"], "declined": False, "ms": 30.0},
+        {"expected_item": None, "item_correct": None, "topic": "out_of_scope",
+         "must_mention": [], "found": [], "declined": True, "ms": 20.0},
+    ]
+    t = totals(rows)
+    assert t["item_accuracy"] == 0.5 and t["must_mention_coverage"] == round(2 / 3, 4)
+    assert t["oos_decline_rate"] == 1.0 and t["p50_ms"] == 20.0
