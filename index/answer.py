@@ -8,9 +8,11 @@ confident, the answer says so (``found`` is False) and suggests the closest topi
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from index.analyzer import PROTECTED, PortugueseAnalyzer
 from index.retriever import Hit, Retriever
 from index.text import fold, plain_text
 
@@ -33,7 +35,8 @@ ASPECTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"e responsavel|cuida)|responsavel|orgao)\b", "Sistema de origem e responsável"),
         (r"\b(se aplica|aplica|obrigad\w*|vale pra|vale para)\b", "A quem se aplica"),
         (r"\b(enquanto|comprovar por documento|comprovacao por documento|documento|"
-         r"desabilitado)\b", "Enquanto isso: comprovação por documento"),
+         r"desabilitado|nao (consig|conseg|der|da tempo)\w*)\b",
+         "Enquanto isso: comprovação por documento"),
         (r"\b(o que (e|eh|significa|verifica|exige)|significa|pra que serve|para que serve)\b",
          "O que verifica"),
     )
@@ -83,6 +86,7 @@ def compose_answer(
     min_sparse: float = 0.8,
     public_url: str = "",
     item: str | None = None,
+    topic: str | None = None,
 ) -> Answer:
     """Answer from the best passage when the match is good enough.
 
@@ -90,7 +94,7 @@ def compose_answer(
     a cosine similarity of at least ``min_score`` or a BM25 score of at least
     ``min_sparse`` (one-word questions like "siope?" score low on the dense side).
     """
-    hits = retriever.search(question, k, item=item)
+    hits = retriever.search(question, k, item=item, topic=topic)
     if not hits or (hits[0].dense < min_score and hits[0].sparse < min_sparse):
         return Answer(found=False, hits=hits, suggestions=_suggestions(hits))
     best = hits[0]
@@ -166,7 +170,12 @@ def _suggestions(hits: list[Hit]) -> list[str]:
 
 
 class Answerer:
-    """Answers questions from one retriever with fixed thresholds (what an action holds)."""
+    """Answers questions from one retriever with fixed thresholds (what an action holds).
+
+    With ``context_topic`` (the item or topic of the previous answer), a follow-up that
+    names no topic of its own ("e o prazo?", "e se eu não conseguir?") is answered from
+    that topic.
+    """
 
     def __init__(
         self,
@@ -182,8 +191,41 @@ class Answerer:
         self.min_score = min_score
         self.min_sparse = min_sparse
         self.public_url = public_url
+        self._topic_terms: set[str] | None = None
 
-    def answer(self, question: str, *, item: str | None = None) -> Answer:
+    @property
+    def topic_terms(self) -> set[str]:
+        """Tokens that name a topic: acronyms, item codes, and title/keyword words
+        specific to at most two documents."""
+        if self._topic_terms is None:
+            analyzer = self._analyzer()
+            docs: dict[str, set[str]] = {}
+            for chunk in self.retriever.chunks:
+                if chunk.doc_id not in docs:
+                    docs[chunk.doc_id] = set(analyzer.tokens(
+                        f"{chunk.title} {' '.join(chunk.keywords)}"))
+            frequency = Counter(t for terms in docs.values() for t in terms)
+            self._topic_terms = (PROTECTED | {t for t, n in frequency.items() if n <= 2}
+                                 | {c.item for c in self.retriever.chunks if c.item})
+        return self._topic_terms
+
+    def _analyzer(self) -> PortugueseAnalyzer:
+        sparse = self.retriever.sparse
+        return sparse.analyzer if sparse is not None else PortugueseAnalyzer()
+
+    def is_follow_up(self, question: str) -> bool:
+        """A question that names no topic but asks about an aspect of one."""
+        tokens = set(self._analyzer().tokens(question))
+        return not (tokens & self.topic_terms) and bool(question_aspects(question))
+
+    def answer(self, question: str, *, item: str | None = None,
+               context_topic: str | None = None) -> Answer:
+        if context_topic and item is None and self.is_follow_up(question):
+            followed = compose_answer(question, self.retriever, k=self.k, min_score=0.0,
+                                      min_sparse=0.0, public_url=self.public_url,
+                                      topic=context_topic)
+            if followed.found:
+                return followed
         return compose_answer(question, self.retriever, k=self.k, min_score=self.min_score,
                               min_sparse=self.min_sparse, public_url=self.public_url,
                               item=item)

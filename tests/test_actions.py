@@ -13,14 +13,16 @@ from index.errors import IndexNotBuiltError
 from index.retriever import Retriever
 
 
-def tracker_for(text: str, intent: str = "perguntar_conhecimento") -> Tracker:
-    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
-    return Tracker("gestor-1", {}, latest, [], False, None, None, "action_listen")
+def tracker_for(text: str, slots: dict[str, Any] | None = None) -> Tracker:
+    latest = {"text": text, "intent": {"name": "perguntar_conhecimento", "confidence": 0.9},
+              "entities": []}
+    return Tracker("gestor-1", slots or {}, latest, [], False, None, None, "action_listen")
 
 
-async def run(action: ActionAnswerFromKnowledge, text: str) -> tuple[list[Any], list[dict]]:
+async def run(action: ActionAnswerFromKnowledge, text: str,
+              slots: dict[str, Any] | None = None) -> tuple[list[Any], list[dict]]:
     dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, tracker_for(text), {})
+    events = await action.run(dispatcher, tracker_for(text, slots), {})
     return events, dispatcher.messages
 
 
@@ -29,7 +31,8 @@ async def test_answers_with_text_and_sources(hash_retriever: Retriever) -> None:
                                                 public_url="http://iara.test"))
     assert action.name() == "action_responder_conhecimento"
     events, messages = await run(action, "qual o prazo para enviar o RREO ao Siconfi?")
-    assert events == []
+    assert events == [{"event": "slot", "timestamp": None, "name": "ultimo_topico",
+                       "value": "3.2.2"}]
     assert len(messages) == 1
     payload = messages[0]["custom"]
     assert payload["item"] == "3.2.2"
@@ -52,9 +55,25 @@ async def test_weak_match_says_it_does_not_know(hash_retriever: Retriever) -> No
 
 async def test_index_failure_utters_the_error_response() -> None:
     class BrokenAnswerer:
-        def answer(self, question: str, *, item: str | None = None) -> None:
+        def answer(self, question: str, **_: object) -> None:
             raise IndexNotBuiltError("no index")
 
     action = ActionAnswerFromKnowledge(BrokenAnswerer())  # type: ignore[arg-type]
     _, messages = await run(action, "prazo do rreo")
     assert [m["response"] for m in messages] == ["utter_erro_conhecimento"]
+
+
+async def test_follow_up_stays_on_the_previous_topic(hash_retriever: Retriever) -> None:
+    action = ActionAnswerFromKnowledge(Answerer(hash_retriever))
+    events, messages = await run(action, "e se eu não conseguir?", {"ultimo_topico": "4.2"})
+    payload = messages[0]["custom"]
+    assert payload["item"] == "4.2"
+    assert payload["sources"][0]["title"].endswith("› Enquanto isso: comprovação por documento")
+    assert events[0]["value"] == "4.2"
+
+
+async def test_a_new_topic_is_not_forced_into_the_old_one(hash_retriever: Retriever) -> None:
+    action = ActionAnswerFromKnowledge(Answerer(hash_retriever, min_score=0.0))
+    _, messages = await run(action, "qual o prazo do CRP?", {"ultimo_topico": "3.2.2"})
+    payload = messages[0]["custom"]
+    assert payload["topic"] != "3.2.2" and "CRP" in payload["text"]

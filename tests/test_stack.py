@@ -69,6 +69,23 @@ def test_rreo_question_gets_a_cited_answer(stack: Stack) -> None:
     assert page.status_code == 200 and "Prazos e validade" in page.text
 
 
+def test_follow_up_keeps_the_topic(stack: Stack) -> None:
+    chat(stack, "e2e-follow", RREO_QUESTION)
+    answer = chat(stack, "e2e-follow", "e se eu não conseguir?")["messages"][0]
+    assert answer["sources"][0]["item"] == "3.2.2"
+    assert answer["sources"][0]["title"].endswith("› Enquanto isso: comprovação por documento")
+
+
+def test_restart_forgets_the_topic(stack: Stack) -> None:
+    chat(stack, "e2e-restart-cmd", RREO_QUESTION)
+    messages = chat(stack, "e2e-restart-cmd", "recomeçar")["messages"]
+    assert "vamos recomeçar" in messages[0]["text"]
+    token = stack.settings.rasa_token.get_secret_value()  # type: ignore[union-attr]
+    url = f"{str(stack.settings.rasa_url).rstrip('/')}/conversations/web:e2e-restart-cmd/tracker"
+    tracker = httpx.get(url, params={"token": token}, timeout=30).json()
+    assert tracker["slots"]["ultimo_topico"] is None
+
+
 def test_greeting_offers_topic_buttons(stack: Stack) -> None:
     messages = chat(stack, "e2e-oi", "oi")["messages"]
     assert "Iara" in messages[0]["text"]

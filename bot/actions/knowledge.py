@@ -7,12 +7,15 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from index.answer import Answer, Answerer
 from index.errors import IaraError
 
 logger = logging.getLogger(__name__)
+
+TOPIC_SLOT = "ultimo_topico"
 
 
 def answer_message(answer: Answer) -> dict[str, Any]:
@@ -45,8 +48,10 @@ class ActionAnswerFromKnowledge(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         question = (tracker.latest_message or {}).get("text") or ""
+        context = tracker.get_slot(TOPIC_SLOT)
         try:
-            answer = await asyncio.to_thread(self.answerer.answer, question)
+            answer = await asyncio.to_thread(self.answerer.answer, question,
+                                             context_topic=context)
         except IaraError:
             logger.exception("Knowledge lookup failed")
             dispatcher.utter_message(response="utter_erro_conhecimento")
@@ -57,4 +62,4 @@ class ActionAnswerFromKnowledge(Action):
             dispatcher.utter_message(response="utter_nao_sei", buttons=buttons)
             return []
         dispatcher.utter_message(json_message=answer_message(answer))
-        return []
+        return [SlotSet(TOPIC_SLOT, answer.topic)]
