@@ -299,7 +299,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         stopping = True
         raise KeyboardInterrupt
 
+    # Explicit, so Ctrl-C works even where SIGINT was ignored (e.g. a background job).
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     print("→ Starting the Rasa engine, the action server and the API…", flush=True)
     shown: set[str] = set()
 

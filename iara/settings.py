@@ -49,11 +49,11 @@ class Settings(BaseSettings):
     offline: bool = True
     top_k: int = Field(5, ge=1, le=100)
     min_score: UnitFloat = Field(
-        0.45, description="Cosine similarity a best passage needs (unless min_sparse is met); "
+        0.28, description="Cosine similarity a best passage needs (unless min_sparse is met); "
         "below both, Iara says it does not know."
     )
     min_sparse_score: float = Field(
-        0.8, ge=0.0, description="BM25 score per query term that also suffices.")
+        1.2, ge=0.0, description="BM25 score per query term that also suffices.")
 
     # Services (all on loopback by default).
     api_host: str = "127.0.0.1"

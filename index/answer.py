@@ -82,8 +82,8 @@ def compose_answer(
     retriever: Retriever,
     *,
     k: int = 5,
-    min_score: float = 0.45,
-    min_sparse: float = 0.8,
+    min_score: float = 0.28,
+    min_sparse: float = 1.2,
     public_url: str = "",
     item: str | None = None,
     topic: str | None = None,
@@ -96,7 +96,10 @@ def compose_answer(
     """
     hits = retriever.search(question, k, item=item, topic=topic)
     if not hits or (hits[0].dense < min_score and hits[0].sparse < min_sparse):
-        return Answer(found=False, hits=hits, suggestions=_suggestions(hits))
+        # Suggest the closest topics only when there was some signal at all.
+        near = bool(hits) and (hits[0].dense >= 0.6 * min_score
+                               or hits[0].sparse >= 0.5 * min_sparse)
+        return Answer(found=False, hits=hits, suggestions=_suggestions(hits) if near else [])
     best = hits[0]
     passages = _passages(question, retriever, hits)
     text = "\n\n".join(f"{p.chunk.title} — {p.chunk.heading}\n{plain_text(p.chunk.text)}"
@@ -182,8 +185,8 @@ class Answerer:
         retriever: Retriever,
         *,
         k: int = 5,
-        min_score: float = 0.45,
-        min_sparse: float = 0.8,
+        min_score: float = 0.28,
+        min_sparse: float = 1.2,
         public_url: str = "",
     ) -> None:
         self.retriever = retriever

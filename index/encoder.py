@@ -83,6 +83,10 @@ class SentenceTransformerEncoder:
             if self.offline:
                 os.environ["HF_HUB_OFFLINE"] = "1"
                 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
             from sentence_transformers import SentenceTransformer
 
             location = resolve_model(self.model)

@@ -77,3 +77,11 @@ async def test_a_new_topic_is_not_forced_into_the_old_one(hash_retriever: Retrie
     _, messages = await run(action, "qual o prazo do CRP?", {"ultimo_topico": "3.2.2"})
     payload = messages[0]["custom"]
     assert payload["topic"] != "3.2.2" and "CRP" in payload["text"]
+
+
+def test_button_titles_are_cut_at_word_boundaries() -> None:
+    from bot.actions.knowledge import short_title
+
+    assert short_title("Item 3.2.2 — RREO") == "Item 3.2.2 — RREO"
+    label = short_title("Item 3.1.2 — Encaminhamento do Relatório de Gestão Fiscal (RGF)")
+    assert label == "Item 3.1.2 — Encaminhamento do…" and len(label) <= 41

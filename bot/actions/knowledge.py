@@ -29,6 +29,14 @@ def answer_message(answer: Answer) -> dict[str, Any]:
     }
 
 
+def short_title(title: str, limit: int = 40) -> str:
+    """A button label: cut at a word boundary, never mid-word."""
+    if len(title) <= limit:
+        return title
+    cut = title[:limit].rsplit(" ", 1)[0].rstrip(" —-,(")
+    return cut + "…"
+
+
 class ActionAnswerFromKnowledge(Action):
     def __init__(self, answerer: Answerer | None = None) -> None:
         self._answerer = answerer
@@ -58,7 +66,8 @@ class ActionAnswerFromKnowledge(Action):
             return []
         if not answer.found:
             logger.info("No confident answer (best score %.3f)", answer.score)
-            buttons = [{"title": title[:60], "payload": title} for title in answer.suggestions]
+            buttons = [{"title": short_title(title), "payload": title}
+                       for title in answer.suggestions]
             dispatcher.utter_message(response="utter_nao_sei", buttons=buttons)
             return []
         dispatcher.utter_message(json_message=answer_message(answer))
