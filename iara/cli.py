@@ -228,10 +228,18 @@ def cmd_nlu_export(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from iara.training import train
+    from index.finetune import finetune
 
-    report = train(_settings(), _load_knowledge(), force=args.force)
+    settings = _settings()
+    knowledge = _load_knowledge()
+    report = train(settings, knowledge, force=args.force)
     verb = "trained" if report.trained else "up to date"
     print(f"Rasa model {verb}: {report.model} ({report.seconds:.1f}s)")
+    if settings.finetune_encoder:
+        tuned = finetune(knowledge, settings.embedding_model, settings.encoder_dir,
+                         force=args.force, offline=settings.offline)
+        print(f"Encoder: dev MRR@10 base {tuned.base['mrr@10']:.3f}, fine-tuned "
+              f"{tuned.finetuned['mrr@10']:.3f}: {tuned.reason}")
     return 0
 
 

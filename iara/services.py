@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from iara.settings import Settings, get_settings
+from index.analyzer import PortugueseAnalyzer
 from index.answer import Answerer
 from index.artifact import load_artifact
 from index.encoder import SentenceTransformerEncoder
@@ -59,6 +60,7 @@ def get_answerer() -> Answerer:
     settings = get_settings()
     encoder = make_encoder(settings)
     artifact = load_artifact(settings.index_path, encoder.name, encoder.dims)
-    retriever = Retriever.from_artifact(encoder, artifact)
+    retriever = Retriever.from_artifact(encoder, artifact,
+                                        analyzer=PortugueseAnalyzer(settings.spacy_pipeline))
     return Answerer(retriever, k=settings.top_k, min_score=settings.min_score,
                     min_sparse=settings.min_sparse_score, public_url=settings.public_base_url)

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     hnsw_threshold: int = Field(
         50_000, ge=1, description="Past this many chunks the index is HNSW instead of exact.")
     offline: bool = True
+    spacy_pipeline: str = Field(
+        "blank:pt", description="spaCy pipeline of the Portuguese analyzer: 'blank:pt' "
+        "(lookup lemmas, always available) or an installed one such as 'pt_core_news_sm'.")
     top_k: int = Field(5, ge=1, le=100)
     min_score: UnitFloat = Field(
         0.28, description="Cosine similarity a best passage needs (unless min_sparse is met); "

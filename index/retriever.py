@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 
+from index.analyzer import PortugueseAnalyzer
 from index.artifact import IndexArtifact
 from index.chunks import Chunk
 from index.encoder import Encoder
@@ -77,16 +78,17 @@ class Retriever:
         self._allowed_cache: dict[Filters, np.ndarray] = {}
 
     @classmethod
-    def from_chunks(cls, encoder: Encoder, chunks: list[Chunk], *, hybrid: bool = True
-                    ) -> Retriever:
+    def from_chunks(cls, encoder: Encoder, chunks: list[Chunk], *, hybrid: bool = True,
+                    analyzer: PortugueseAnalyzer | None = None) -> Retriever:
         vectors = encoder.encode_passages([c.embedding_text for c in chunks])
-        sparse = BM25Index([c.sparse_text for c in chunks]) if hybrid else None
+        sparse = BM25Index([c.sparse_text for c in chunks], analyzer) if hybrid else None
         return cls(encoder, FlatIPIndex.from_vectors(vectors), chunks, sparse)
 
     @classmethod
-    def from_artifact(cls, encoder: Encoder, artifact: IndexArtifact, *, hybrid: bool = True
-                      ) -> Retriever:
-        sparse = BM25Index([c.sparse_text for c in artifact.chunks]) if hybrid else None
+    def from_artifact(cls, encoder: Encoder, artifact: IndexArtifact, *, hybrid: bool = True,
+                      analyzer: PortugueseAnalyzer | None = None) -> Retriever:
+        sparse = (BM25Index([c.sparse_text for c in artifact.chunks], analyzer) if hybrid
+                  else None)
         return cls(encoder, artifact.vectors, artifact.chunks, sparse)
 
     def _allowed(self, filters: Filters) -> np.ndarray | None:
