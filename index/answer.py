@@ -195,6 +195,8 @@ class Answerer:
         self.min_sparse = min_sparse
         self.public_url = public_url
         self._topic_terms: set[str] | None = None
+        sparse = retriever.sparse
+        self._analyzer_instance = sparse.analyzer if sparse is not None else None
 
     @property
     def topic_terms(self) -> set[str]:
@@ -213,8 +215,9 @@ class Answerer:
         return self._topic_terms
 
     def _analyzer(self) -> PortugueseAnalyzer:
-        sparse = self.retriever.sparse
-        return sparse.analyzer if sparse is not None else PortugueseAnalyzer()
+        if self._analyzer_instance is None:
+            self._analyzer_instance = PortugueseAnalyzer()
+        return self._analyzer_instance
 
     def is_follow_up(self, question: str) -> bool:
         """A question that names no topic but asks about an aspect of one."""

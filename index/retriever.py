@@ -76,6 +76,7 @@ class Retriever:
         self.sparse = sparse
         self.candidates = candidates
         self._allowed_cache: dict[Filters, np.ndarray] = {}
+        self._last_query: tuple[str, np.ndarray] | None = None
 
     @classmethod
     def from_chunks(cls, encoder: Encoder, chunks: list[Chunk], *, hybrid: bool = True,
@@ -90,6 +91,16 @@ class Retriever:
         sparse = (BM25Index([c.sparse_text for c in artifact.chunks], analyzer) if hybrid
                   else None)
         return cls(encoder, artifact.vectors, artifact.chunks, sparse)
+
+    def _encode(self, query: str) -> np.ndarray:
+        """The query's vector; an answer searches twice with the same question (to pick
+        the document, then its sections), so the last encoding is reused."""
+        last = self._last_query
+        if last is not None and last[0] == query:
+            return last[1]
+        vector = self.encoder.encode_queries([query])[0]
+        self._last_query = (query, vector)
+        return vector
 
     def _allowed(self, filters: Filters) -> np.ndarray | None:
         if not filters:
@@ -122,7 +133,7 @@ class Retriever:
             return []
         width = max(k, self.candidates)
 
-        query_vector = self.encoder.encode_queries([query])[0] if mode != "sparse" else None
+        query_vector = self._encode(query) if mode != "sparse" else None
         dense_ids: np.ndarray = np.zeros(0, dtype=np.int64)
         if query_vector is not None:
             _, found = self.index.search(query_vector[None, :], width, ids=allowed)
