@@ -47,8 +47,9 @@ train: setup ## Train the Rasa model if its inputs changed
 index: $(APP)/.installed ## Build the retrieval index if the knowledge changed
 	@$(IARA) index build
 
-test: setup ## Run the whole test suite (unit + real stack); builds what it needs
+test: setup ## Run the whole test suite (conversation tests, unit, real stack); builds what it needs
 	@$(IARA) prepare
+	@$(IARA) bot test
 	$(APP)/bin/python -m pytest $(PYTEST_ARGS)
 
 test-unit: $(APP)/.installed ## Fast tests only (no model training, no running stack)

@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train the Rasa model if its inputs changed")
     train.add_argument("--force", action="store_true")
 
+    bot = sub.add_parser("bot", help="the Rasa project (engine environment)")
+    bsub_bot = bot.add_subparsers(dest="bot_command", required=True)
+    bsub_bot.add_parser("validate", help="rasa data validate")
+    bsub_bot.add_parser("test", help="conversation tests (rasa test core on bot/tests)")
+
     sub.add_parser("prepare", help="validate, train and build the index when stale")
     sub.add_parser("run", help="prepare, then start engine + actions + API until Ctrl-C")
 
@@ -243,6 +248,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bot_validate(args: argparse.Namespace) -> int:
+    from iara.training import validate_bot
+
+    validate_bot(_settings(), _load_knowledge())
+    print("Rasa project valid (rasa data validate).")
+    return 0
+
+
+def cmd_bot_test(args: argparse.Namespace) -> int:
+    from iara.training import run_conversation_tests
+
+    out = run_conversation_tests(_settings())
+    print(f"All conversation tests pass (rasa test core); reports in {out}")
+    return 0
+
+
 def _step(label: str, action: Callable[[], str]) -> None:
     print(f"→ {label}…", flush=True)
     started = time.perf_counter()
@@ -253,7 +274,7 @@ def _step(label: str, action: Callable[[], str]) -> None:
 def prepare() -> None:
     """Validate the knowledge, train if stale, build the index if stale, with progress."""
     from iara.services import make_encoder
-    from iara.training import train
+    from iara.training import train, validate_bot
     from index.artifact import build_index
     from index.finetune import finetune
 
@@ -263,6 +284,10 @@ def prepare() -> None:
     def validate() -> str:
         holder["knowledge"] = _load_knowledge()
         return f"{len(holder['knowledge'].documents)} documents valid"
+
+    def do_validate_bot() -> str:
+        validate_bot(settings, holder["knowledge"])
+        return "domain, rules and NLU data consistent"
 
     def do_train() -> str:
         report = train(settings, holder["knowledge"])
@@ -283,6 +308,7 @@ def prepare() -> None:
         return "index up to date" if report.skipped else f"index built ({report.chunks} chunks)"
 
     _step("Validating the knowledge", validate)
+    _step("Validating the Rasa project (rasa data validate)", do_validate_bot)
     _step("Training the Rasa model (only if its inputs changed)", do_train)
     _step("Fine-tuning the embedding model (only if the Q&A changed)", do_finetune)
     _step("Building the retrieval index (only if the knowledge or model changed)", do_index)
@@ -444,6 +470,8 @@ COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], int]] = {
     ("index", "search"): cmd_index_search,
     ("nlu", "export"): cmd_nlu_export,
     ("train",): cmd_train,
+    ("bot", "validate"): cmd_bot_validate,
+    ("bot", "test"): cmd_bot_test,
     ("prepare",): cmd_prepare,
     ("run",): cmd_run,
     ("eval", "retrieval"): cmd_eval_retrieval,

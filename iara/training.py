@@ -99,3 +99,38 @@ def train(settings: Settings, knowledge: Knowledge, *, force: bool = False) -> T
         raise TrainingError(f"rasa train failed (exit {result.returncode}); see {log_path}")
     _stamp(settings).write_text(fingerprint + "\n")
     return TrainReport(target, True, time.perf_counter() - started)
+
+
+def _run_engine(settings: Settings, args: list[str], log_name: str) -> None:
+    rasa = rasa_executable(settings)
+    if not rasa.exists():
+        raise TrainingError(f"the engine environment is missing ({rasa}); run 'make setup'")
+    log_path = settings.var_dir / "log" / log_name
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w", encoding="utf-8") as log:
+        result = subprocess.run([str(rasa), *args], cwd=settings.project_root, stdout=log,
+                                stderr=subprocess.STDOUT, env={**os.environ, **ENGINE_ENV},
+                                check=False)
+    if result.returncode != 0:
+        raise TrainingError(f"rasa {args[0]} {args[1]} failed (exit {result.returncode}); "
+                            f"see {log_path}")
+
+
+def validate_bot(settings: Settings, knowledge: Knowledge) -> None:
+    """``rasa data validate`` on the domain, the bot data and the generated NLU."""
+    export_nlu(knowledge, settings.generated_nlu_dir)
+    root = settings.project_root
+    _run_engine(settings, ["data", "validate", "--domain", str(root / "domain.yml"),
+                           "--config", str(root / "config.yml"), "--data",
+                           str(root / "bot" / "data"), str(settings.generated_nlu_dir)],
+                "validate.log")
+
+
+def run_conversation_tests(settings: Settings) -> Path:
+    """``rasa test core`` on bot/tests with the trained model; fails on any error."""
+    out = settings.var_dir / "results"
+    _run_engine(settings, ["test", "core", "--stories",
+                           str(settings.project_root / "bot" / "tests"),
+                           "--model", str(model_path(settings)), "--out", str(out),
+                           "--fail-on-prediction-errors"], "conversation-tests.log")
+    return out
