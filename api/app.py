@@ -188,14 +188,11 @@ def _render_document(knowledge: Knowledge, doc_id: str, doc: Any) -> str:
     )
 
 
-_FIELD_NAMES = {"sender": "sender", "message": "message"}
-
-
 def _validation_messages(exc: RequestValidationError) -> list[str]:
     messages: list[str] = []
     for error in exc.errors():
         loc = [str(p) for p in error.get("loc", ()) if p != "body"]
-        field = _FIELD_NAMES.get(loc[-1], loc[-1]) if loc else ""
+        field = loc[-1] if loc else ""
         kind = error.get("type", "")
         ctx = error.get("ctx") or {}
         if kind == "json_invalid":

@@ -74,29 +74,20 @@ def train(settings: Settings, knowledge: Knowledge, *, force: bool = False) -> T
     target = model_path(settings)
     if not force and not is_model_stale(settings):
         return TrainReport(target, False, time.perf_counter() - started)
-    rasa = rasa_executable(settings)
-    if not rasa.exists():
-        raise TrainingError(f"the engine environment is missing ({rasa}); run 'make setup'")
     settings.models_dir.mkdir(parents=True, exist_ok=True)
-    log_path = settings.var_dir / "log" / "train.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     fingerprint = training_fingerprint(settings)
     root = settings.project_root
-    command = [
-        str(rasa), "train",
+    _run_engine(settings, [
+        "train",
         "--config", str(root / "config.yml"),
         "--domain", str(root / "domain.yml"),
         "--data", str(root / "bot" / "data"), str(settings.generated_nlu_dir),
         "--out", str(settings.models_dir),
         "--fixed-model-name", MODEL_NAME,
         "--force",
-    ]
-    with log_path.open("w", encoding="utf-8") as log:
-        env = {**os.environ, **ENGINE_ENV}
-        result = subprocess.run(command, cwd=root, stdout=log, stderr=subprocess.STDOUT,
-                                env=env, check=False)
-    if result.returncode != 0 or not target.exists():
-        raise TrainingError(f"rasa train failed (exit {result.returncode}); see {log_path}")
+    ], "train.log")
+    if not target.exists():
+        raise TrainingError(f"rasa train wrote no model at {target}; see the train log")
     _stamp(settings).write_text(fingerprint + "\n")
     return TrainReport(target, True, time.perf_counter() - started)
 
@@ -112,7 +103,7 @@ def _run_engine(settings: Settings, args: list[str], log_name: str) -> None:
                                 stderr=subprocess.STDOUT, env={**os.environ, **ENGINE_ENV},
                                 check=False)
     if result.returncode != 0:
-        raise TrainingError(f"rasa {args[0]} {args[1]} failed (exit {result.returncode}); "
+        raise TrainingError(f"rasa {' '.join(args[:2])} failed (exit {result.returncode}); "
                             f"see {log_path}")
 
 

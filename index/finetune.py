@@ -15,7 +15,6 @@ import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from index.analyzer import PortugueseAnalyzer
 from index.answer import question_aspects
@@ -176,6 +175,3 @@ def effective_model(base_model: str, out_dir: Path, enabled: bool) -> tuple[str,
         return str(out_dir / MODEL_DIR), report.model_name
     return base_model, base_model
 
-
-def report_json(report: FinetuneReport) -> dict[str, Any]:
-    return {**asdict(report), "model_name": report.model_name}

@@ -8,7 +8,6 @@ The format is documented in ``knowledge/README.md``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,11 +137,8 @@ class Knowledge:
     @property
     def fingerprint(self) -> str:
         """Changes whenever any document changes (what the index is built from)."""
-        return sha256("\n".join(f"{d.id}:{d.sha256}" for d in sorted_docs(self.documents)))
-
-
-def sorted_docs(docs: list[Document]) -> list[Document]:
-    return sorted(docs, key=lambda d: d.id)
+        docs = sorted(self.documents, key=lambda d: d.id)
+        return sha256("\n".join(f"{d.id}:{d.sha256}" for d in docs))
 
 
 # ---------------------------------------------------------------------------------------
@@ -518,7 +514,3 @@ def _check_references(knowledge: Knowledge, problems: list[KnowledgeProblem]) ->
                 dev_rel, f"dev question {entry.q!r} also appears in the Q&A training files; "
                 "keep the dev set held out"))
 
-
-def iter_problem_lines(error: KnowledgeError) -> Iterator[str]:
-    for problem in error.problems:
-        yield str(problem)
