@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     tracker_store_url: str = Field(
         "", description="SQLAlchemy URL of Rasa's tracker store; default SQLite in var_dir."
     )
+    database_url: str = Field(
+        "", description="SQLAlchemy URL of the app's own database (feedback, unanswered "
+        "questions, channel deliveries, CAUC snapshots); default SQLite in var_dir. "
+        "PostgreSQL: postgresql+psycopg://user@host/db.")
     engine_timeout_s: float = Field(30.0, gt=0, le=600)
     startup_timeout_s: float = Field(300.0, gt=0, le=3600)
 
@@ -88,6 +92,8 @@ class Settings(BaseSettings):
             self.public_url = AnyHttpUrl(f"http://{self.api_host}:{self.api_port}")
         if not self.tracker_store_url:
             self.tracker_store_url = f"sqlite:///{self.var_dir / 'rasa' / 'tracker.db'}"
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir / 'iara.db'}"
         return self
 
     @property

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
-from iara.settings import get_settings
+from iara.settings import Settings, get_settings
+from iara.stack import Stack
 from index.chunks import knowledge_chunks
 from index.encoder import HashEncoder
 from index.knowledge import Knowledge, load_knowledge
@@ -20,3 +26,70 @@ def knowledge() -> Knowledge:
 def hash_retriever(knowledge: Knowledge) -> Retriever:
     """Real chunks and real BM25; a hash encoder instead of the model (fast)."""
     return Retriever.from_chunks(HashEncoder(256), knowledge_chunks(knowledge))
+
+
+# --- The real running stack, shared by every test module that needs it -----------------
+# Ports: IARA_TEST_PORT_BASE (default 18000) -> API base, engine base-3000+5, actions
+# base-3000+55 (18000/15005/15055), so two checkouts can run their suites side by side.
+TEST_PORT_BASE = int(os.environ.get("IARA_TEST_PORT_BASE", "18000"))
+
+
+def stack_test_settings(tmp: Path, **overrides: object) -> Settings:
+    """Settings of a test stack: test ports, fresh tracker and app databases in ``tmp``,
+    the prepared model and index of this checkout."""
+    base = get_settings()
+    values: dict[str, object] = {
+        "api_port": TEST_PORT_BASE,
+        "rasa_url": f"http://127.0.0.1:{TEST_PORT_BASE - 3000 + 5}",
+        "actions_url": f"http://127.0.0.1:{TEST_PORT_BASE - 3000 + 55}",
+        "rasa_token": "test-token-" + uuid.uuid4().hex,
+        "tracker_store_url": f"sqlite:///{tmp / 'tracker.db'}",
+        "database_url": f"sqlite:///{tmp / 'iara.db'}",
+        "var_dir": base.var_dir,
+        "index_dir": base.index_path,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def stack_overrides() -> dict[str, object]:
+    """Extra settings for the shared stack (e.g. the addresses of platform stand-ins);
+    fixtures that need them are added here, once, for the whole session."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory,
+          stack_overrides: dict[str, object]) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("stack")
+    running = Stack(stack_test_settings(tmp, **stack_overrides), log_dir=tmp / "log")
+    with running:
+        running.wait_healthy(timeout=600)
+        running.warm_up()
+        yield running
+
+
+# --- The app database, on SQLite and on the project's PostgreSQL ------------------------
+POSTGRES_URL = os.environ.get("IARA_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty app database: a SQLite file, or a new schema in PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'iara.db'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()

@@ -21,23 +21,6 @@ pytestmark = pytest.mark.stack
 RREO_QUESTION = "qual o prazo para enviar o RREO ao Siconfi?"
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    tmp = tmp_path_factory.mktemp("stack")
-    base = get_settings()
-    settings = Settings(
-        api_port=18000, rasa_url="http://127.0.0.1:15005", actions_url="http://127.0.0.1:15055",
-        rasa_token="test-token-" + uuid.uuid4().hex,
-        tracker_store_url=f"sqlite:///{tmp / 'tracker.db'}",
-        var_dir=base.var_dir, index_dir=base.index_path,
-    )
-    running = Stack(settings, log_dir=tmp / "log")
-    with running:
-        running.wait_healthy(timeout=600)
-        running.warm_up()
-        yield running
-
-
 def chat(stack: Stack, sender: str, message: str) -> dict:
     response = httpx.post(f"{stack.settings.api_base_url}/api/chat",
                           json={"sender": sender, "message": message}, timeout=60)
