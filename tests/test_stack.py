@@ -6,14 +6,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from iara.settings import Settings, get_settings
 from iara.stack import Stack
 
 pytestmark = pytest.mark.stack
