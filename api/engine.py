@@ -64,12 +64,14 @@ def normalize_messages(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "text": str(custom["text"]),
                 "buttons": _buttons(custom.get("buttons")),
                 "sources": [s for s in custom.get("sources") or [] if isinstance(s, dict)],
+                "handoff": custom.get("handoff") is True,
             })
         elif message.get("text"):
             messages.append({
                 "text": str(message["text"]),
                 "buttons": _buttons(message.get("buttons")),
                 "sources": [],
+                "handoff": False,
             })
     return messages
 

@@ -34,6 +34,9 @@ class Message(BaseModel):
     text: str
     buttons: list[Button] = []
     sources: list[Source] = []
+    handoff: bool = Field(
+        False, description="The gestor asked for a person: a channel may route the "
+        "conversation to its human support.")
 
 
 class ChatResponse(BaseModel):

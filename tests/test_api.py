@@ -100,11 +100,13 @@ def test_normalize_rasa_rest_output() -> None:
             "sources": [{"title": "Item 3.2.2", "url": None, "item": "3.2.2",
                          "trilha": "T", "format": "texto"}]}},
         {"recipient_id": "web:a", "image": "http://x/y.png"},
+        {"recipient_id": "web:a", "custom": {"text": "Registrei.", "handoff": True}},
     ]
     assert normalize_messages(raw) == [
         {"text": "Olá!", "buttons": [{"title": "O que é o CAUC?", "payload": "o que é o CAUC?"}],
-         "sources": []},
+         "sources": [], "handoff": False},
         {"text": "Resposta", "buttons": [],
          "sources": [{"title": "Item 3.2.2", "url": None, "item": "3.2.2", "trilha": "T",
-                      "format": "texto"}]},
+                      "format": "texto"}], "handoff": False},
+        {"text": "Registrei.", "buttons": [], "sources": [], "handoff": True},
     ]
