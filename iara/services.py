@@ -64,3 +64,9 @@ def get_answerer() -> Answerer:
                                         analyzer=PortugueseAnalyzer(settings.spacy_pipeline))
     return Answerer(retriever, k=settings.top_k, min_score=settings.min_score,
                     min_sparse=settings.min_sparse_score, public_url=settings.public_base_url)
+
+
+@lru_cache(maxsize=1)
+def get_knowledge() -> Knowledge:
+    """The configured knowledge, loaded once per process."""
+    return load_configured_knowledge()

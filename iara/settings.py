@@ -7,9 +7,11 @@ message naming the field.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +20,19 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 UnitFloat = Annotated[float, Field(ge=0.0, le=1.0)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+ORIGIN_RE = re.compile(r"https?://(\[[0-9a-f:.]+\]|[a-z0-9-]+(\.[a-z0-9-]+)*)(:[0-9]{1,5})?")
+# A channel is on when all of its credentials are set (and refused when only some are).
+CHANNEL_CREDENTIALS = {
+    "telegram": ("telegram_bot_token", "telegram_webhook_secret"),
+    "whatsapp": ("whatsapp_verify_token", "whatsapp_app_secret", "whatsapp_access_token",
+                 "whatsapp_phone_number_id"),
+}
+
+
+def _is_set(value: object) -> bool:
+    if isinstance(value, SecretStr):
+        return bool(value.get_secret_value())
+    return bool(value)
 
 
 class Settings(BaseSettings):
@@ -58,10 +73,19 @@ class Settings(BaseSettings):
     min_sparse_score: float = Field(
         1.2, ge=0.0, description="BM25 score per query term that also suffices.")
 
+    # Conversation.
+    handoff_contact: str = Field(
+        "", description="Who a gestor can talk to when Iara cannot help (e.g. the "
+        "association's support desk and its phone), added to the handoff message.")
+
     # Services (all on loopback by default).
     api_host: str = "127.0.0.1"
     api_port: Port = 8000
     public_url: AnyHttpUrl | None = None  # default: http://<api_host>:<api_port>
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="Origins (scheme://host[:port]) of the portals "
+        "that may embed the chat (widget.js, CSP frame-ancestors) and call the API from a "
+        "browser (CORS). Empty: only Iara's own origin. Env: a JSON list.")
     rasa_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:5005")
     rasa_token: SecretStr | None = Field(
         None, description="Auth token of the engine's HTTP API; generated per run when unset."
@@ -77,12 +101,51 @@ class Settings(BaseSettings):
     engine_timeout_s: float = Field(30.0, gt=0, le=600)
     startup_timeout_s: float = Field(300.0, gt=0, le=3600)
 
+    # Channels (api/channels): each one is off until all of its credentials are set.
+    telegram_bot_token: SecretStr | None = Field(
+        None, description="Token of the Telegram bot (from @BotFather).")
+    telegram_webhook_secret: SecretStr | None = Field(
+        None, description="secret_token given to setWebhook; Telegram sends it back in "
+        "X-Telegram-Bot-Api-Secret-Token (1-256 characters: A-Z, a-z, 0-9, _ and -).")
+    telegram_api_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
+    whatsapp_verify_token: SecretStr | None = Field(
+        None, description="Verify token typed in the Meta app's webhook settings.")
+    whatsapp_app_secret: SecretStr | None = Field(
+        None, description="App secret of the Meta app (checks X-Hub-Signature-256).")
+    whatsapp_access_token: SecretStr | None = Field(
+        None, description="Access token (system user) of the WhatsApp Cloud API.")
+    whatsapp_phone_number_id: str = Field(
+        "", description="Phone number ID the answers are sent from.")
+    whatsapp_graph_url: AnyHttpUrl = AnyHttpUrl("https://graph.facebook.com")
+    whatsapp_graph_version: str = Field("v21.0", pattern=r"^v\d+\.\d+$")
+    channel_send_attempts: int = Field(
+        4, ge=1, le=10, description="Tries per outbound message before it is recorded failed.")
+    channel_retry_backoff_s: float = Field(
+        1.0, ge=0, le=60, description="First wait between tries; doubles after each one.")
+
     @field_validator("embedding_model")
     @classmethod
     def _model_not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("embedding_model must name a model")
         return value.strip()
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_secret_charset(cls, value: SecretStr | None) -> SecretStr | None:
+        secret = value.get_secret_value() if value is not None else ""
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("must be 1-256 characters among A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _channels_all_or_nothing(self) -> Settings:
+        for channel, fields in CHANNEL_CREDENTIALS.items():
+            missing = [f for f in fields if not _is_set(getattr(self, f))]
+            if missing and len(missing) < len(fields):
+                raise ValueError(f"{channel} is half configured: set also "
+                                 + ", ".join(f"IARA_{f.upper()}" for f in missing))
+        return self
 
     @model_validator(mode="after")
     def _derive_defaults(self) -> Settings:
@@ -96,6 +159,21 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.var_dir / 'iara.db'}"
         return self
 
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_only(cls, values: list[str]) -> list[str]:
+        """Exact origins only: they go verbatim into a CSP header and the CORS list."""
+        origins: list[str] = []
+        for value in values:
+            origin = value.strip().lower().rstrip("/")
+            parts = urlsplit(origin)
+            if not ORIGIN_RE.fullmatch(origin) or parts.port == 0:
+                raise ValueError(f"{value!r} is not an origin such as "
+                                 "'https://www.prefeitura.sp.gov.br' (no path, no wildcard)")
+            if origin not in origins:
+                origins.append(origin)
+        return origins
+
     @property
     def index_path(self) -> Path:
         assert self.index_dir is not None  # set by _derive_defaults
@@ -104,6 +182,14 @@ class Settings(BaseSettings):
     @property
     def public_base_url(self) -> str:
         return str(self.public_url).rstrip("/")
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return all(_is_set(getattr(self, f)) for f in CHANNEL_CREDENTIALS["telegram"])
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return all(_is_set(getattr(self, f)) for f in CHANNEL_CREDENTIALS["whatsapp"])
 
     @property
     def api_base_url(self) -> str:

@@ -20,6 +20,10 @@ from index.text import fold, plain_text
 SECOND_PASSAGE_MARGIN = 0.002  # in fused (reciprocal rank) units
 MAX_OFFICIAL_SOURCES = 3
 MAX_PASSAGES = 2
+# Words every CAUC conversation uses: they name no item.
+GENERAL_CAUC_WORDS = ("cauc", "extrato", "pendência", "pendente", "comprovar", "município",
+                      "prefeitura", "item", "mostrar", "regularidade", "requisito", "convênio",
+                      "restrição", "assinar", "inadimplente", "transferência")
 
 # What the question asks about -> the item section that answers it (folded text cues).
 ASPECTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -43,10 +47,23 @@ ASPECTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
-def question_aspects(question: str) -> list[str]:
-    """Item sections the question asks for, in the order of the ASPECTS table."""
+# The NLU's question types (knowledge/qa keys) -> the item section that answers them.
+TYPE_SECTIONS: dict[str, str] = {
+    "o_que_e": "O que verifica",
+    "por_que_pendente": 'Por que aparece "a comprovar"',
+    "como_regularizar": "Como regularizar",
+    "prazo": "Prazos e validade",
+    "base_legal": "Base legal",
+    "sistema_responsavel": "Sistema de origem e responsável",
+}
+
+def question_aspects(question: str, question_type: str | None = None) -> list[str]:
+    """Item sections the question asks for: the NLU's question type first, then the
+    text cues, in the order of the ASPECTS table."""
     folded = fold(question)
-    return [heading for pattern, heading in ASPECTS if pattern.search(folded)]
+    aspects = [TYPE_SECTIONS[question_type]] if question_type in TYPE_SECTIONS else []
+    aspects += [h for pattern, h in ASPECTS if pattern.search(folded) and h not in aspects]
+    return aspects
 
 
 @dataclass(frozen=True)
@@ -70,6 +87,7 @@ class Answer:
     suggestions: list[str] = field(default_factory=list)
     item: str | None = None
     topic: str | None = None
+    doc_id: str | None = None
 
     @property
     def score(self) -> float:
@@ -87,6 +105,7 @@ def compose_answer(
     public_url: str = "",
     item: str | None = None,
     topic: str | None = None,
+    question_type: str | None = None,
 ) -> Answer:
     """Answer from the best passage when the match is good enough.
 
@@ -101,20 +120,34 @@ def compose_answer(
                                or hits[0].sparse >= 0.5 * min_sparse)
         return Answer(found=False, hits=hits, suggestions=_suggestions(hits) if near else [])
     best = hits[0]
-    passages = _passages(question, retriever, hits)
-    text = "\n\n".join(f"{p.chunk.title} — {p.chunk.heading}\n{plain_text(p.chunk.text)}"
-                         for p in passages)
+    passages = _passages(question, retriever, hits, question_type)
     return Answer(
         found=True,
-        text=text,
+        text=answer_text(passages),
         citations=_citations(passages, public_url),
         hits=hits,
         item=best.chunk.item,
         topic=best.chunk.topic,
+        doc_id=best.chunk.doc_id,
     )
 
 
-def _passages(question: str, retriever: Retriever, hits: list[Hit]) -> list[Hit]:
+def answer_text(passages: list[Hit]) -> str:
+    """The passages as one plain text that opens with the direct answer.
+
+    Knowledge sections open with a sentence that answers their question on its own
+    ("O item 3.2.2 ... segue o prazo do relatório: 30 dias após o fim de cada
+    bimestre"), so the first passage goes first without a heading (its title travels in
+    the citation); a second passage gets its heading as a separator.
+    """
+    parts = [plain_text(passages[0].chunk.text)]
+    parts += [f"{p.chunk.title} — {p.chunk.heading}\n{plain_text(p.chunk.text)}"
+              for p in passages[1:]]
+    return "\n\n".join(parts)
+
+
+def _passages(question: str, retriever: Retriever, hits: list[Hit],
+              question_type: str | None = None) -> list[Hit]:
     """The best document's sections that answer the question.
 
     Retrieval picks the document; the question's aspect (deadline, how to fix, legal
@@ -122,7 +155,7 @@ def _passages(question: str, retriever: Retriever, hits: list[Hit]) -> list[Hit]
     near-tied one of the same document) answers.
     """
     best = hits[0]
-    aspects = question_aspects(question)
+    aspects = question_aspects(question, question_type)
     if aspects and best.chunk.item:
         in_doc = retriever.search(question, len(retriever.chunks), topic=best.chunk.topic)
         by_heading = {h.chunk.heading: h for h in in_doc}
@@ -195,6 +228,7 @@ class Answerer:
         self.min_sparse = min_sparse
         self.public_url = public_url
         self._topic_terms: set[str] | None = None
+        self._item_terms: set[str] | None = None
         sparse = retriever.sparse
         self._analyzer_instance = sparse.analyzer if sparse is not None else None
 
@@ -219,19 +253,53 @@ class Answerer:
             self._analyzer_instance = PortugueseAnalyzer()
         return self._analyzer_instance
 
-    def is_follow_up(self, question: str) -> bool:
+    def names_topic(self, question: str) -> bool:
+        """Whether the question names an item, a system or a topic of its own."""
+        return bool(set(self._analyzer().tokens(question)) & self.topic_terms)
+
+    def names_item(self, question: str) -> bool:
+        """Whether the question names a CAUC item (its code, or a term specific to one
+        item's title or keywords), as opposed to the CAUC in general ("estou com
+        pendência no cauc")."""
+        if self._item_terms is None:
+            analyzer = self._analyzer()
+            docs: dict[str, tuple[bool, set[str]]] = {}
+            for chunk in self.retriever.chunks:
+                if chunk.doc_id not in docs:
+                    docs[chunk.doc_id] = (bool(chunk.item), set(analyzer.tokens(
+                        f"{chunk.title} {' '.join(chunk.keywords)}")))
+            frequency = Counter(t for _, terms in docs.values() for t in terms)
+            self._item_terms = {t for is_item, terms in docs.values() if is_item
+                                for t in terms if frequency[t] <= 2} - set(
+                analyzer.tokens(" ".join(GENERAL_CAUC_WORDS)))
+            self._item_terms |= {c.item for c in self.retriever.chunks if c.item}
+        return bool(set(self._analyzer().tokens(question)) & self._item_terms)
+
+    def is_follow_up(self, question: str, question_type: str | None = None) -> bool:
         """A question that names no topic but asks about an aspect of one."""
-        tokens = set(self._analyzer().tokens(question))
-        return not (tokens & self.topic_terms) and bool(question_aspects(question))
+        return not self.names_topic(question) and bool(question_aspects(question,
+                                                                        question_type))
 
     def answer(self, question: str, *, item: str | None = None,
-               context_topic: str | None = None) -> Answer:
-        if context_topic and item is None and self.is_follow_up(question):
-            followed = compose_answer(question, self.retriever, k=self.k, min_score=0.0,
-                                      min_sparse=0.0, public_url=self.public_url,
-                                      topic=context_topic)
+               context_topic: str | None = None,
+               question_type: str | None = None) -> Answer:
+        """Answer ``question``; ``item`` (an item the NLU recognised) restricts retrieval
+        to that item's passages, ``question_type`` (the NLU's intent) picks the section,
+        ``context_topic`` answers follow-ups from the previous topic."""
+        def compose(topic: str | None = None, confident: bool = True) -> Answer:
+            return compose_answer(
+                question, self.retriever, k=self.k, public_url=self.public_url,
+                min_score=self.min_score if confident else 0.0,
+                min_sparse=self.min_sparse if confident else 0.0,
+                topic=topic, question_type=question_type)
+
+        if context_topic and item is None and self.is_follow_up(question, question_type):
+            followed = compose(context_topic, confident=False)
             if followed.found:
                 return followed
-        return compose_answer(question, self.retriever, k=self.k, min_score=self.min_score,
-                              min_sparse=self.min_sparse, public_url=self.public_url,
-                              item=item)
+        if item is not None:
+            # The item was named: its own passages answer, whatever their raw scores.
+            named = compose(item, confident=False)
+            if named.found:
+                return named
+        return compose()

@@ -52,3 +52,16 @@ def plain_text(markdown: str) -> str:
         line = _LINK.sub(r"\1 (\2)", _BOLD.sub(r"\2", line))
         lines.append(line.rstrip())
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+_CPF = re.compile(r"(?<![\d./-])\d{3}\.?\d{3}\.?\d{3}-?\d{2}(?![\d./-])")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\d])(?:\+?55\s?)?(?:\(?\d{2}\)?\s?)?9?\d{4}[-\s]?\d{4}(?![\d])")
+
+
+def mask_personal_data(text: str) -> str:
+    """Citizens' personal data (CPF, e-mail, phone) masked before it is stored for
+    analysts. CNPJs (14 digits, public data of the ente) are kept."""
+    text = _EMAIL.sub("[e-mail]", text)
+    text = _CPF.sub("[CPF]", text)
+    return _PHONE.sub("[telefone]", text)

@@ -1,87 +1,304 @@
-"""The knowledge action called as a plain async call, with a real Tracker and dispatcher."""
+"""Every action area called as a plain async call, with a real Tracker, a real
+CollectingDispatcher, the real knowledge and a real (SQLite) app database."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
 
+from bot.actions.common import channel_of, last_question, render
+from bot.actions.feedback import ActionRecordFeedback
+from bot.actions.handoff import ActionHandoff
 from bot.actions.knowledge import ActionAnswerFromKnowledge
+from bot.actions.menu import ActionListItems
+from bot.actions.trilha import ActionFollowTrilha
+from iara.db import Database, Feedback, UnansweredQuestion
+from iara.settings import PROJECT_ROOT
 from index.answer import Answerer
 from index.errors import IndexNotBuiltError
+from index.knowledge import Knowledge
 from index.retriever import Retriever
 
-
-def tracker_for(text: str, slots: dict[str, Any] | None = None) -> Tracker:
-    latest = {"text": text, "intent": {"name": "perguntar_conhecimento", "confidence": 0.9},
-              "entities": []}
-    return Tracker("gestor-1", slots or {}, latest, [], False, None, None, "action_listen")
+DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text("utf-8"))
 
 
-async def run(action: ActionAnswerFromKnowledge, text: str,
-              slots: dict[str, Any] | None = None) -> tuple[list[Any], list[dict]]:
+def tracker_for(text: str, slots: dict[str, Any] | None = None, *,
+                intent: str = "perguntar_conhecimento",
+                entities: list[dict[str, Any]] | None = None,
+                events: list[dict[str, Any]] | None = None,
+                sender: str = "web:gestor-1") -> Tracker:
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9},
+              "entities": entities or []}
+    return Tracker(sender, slots or {}, latest, events or [], False, None, None,
+                   "action_listen")
+
+
+async def run(action: Any, text: str, slots: dict[str, Any] | None = None,
+              **kwargs: Any) -> tuple[list[Any], list[dict]]:
     dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, tracker_for(text, slots), {})
+    events = await action.run(dispatcher, tracker_for(text, slots, **kwargs), DOMAIN)
     return events, dispatcher.messages
 
 
-async def test_answers_with_text_and_sources(hash_retriever: Retriever) -> None:
-    action = ActionAnswerFromKnowledge(Answerer(hash_retriever, min_score=0.0,
-                                                public_url="http://iara.test"))
-    assert action.name() == "action_responder_conhecimento"
-    events, messages = await run(action, "qual o prazo para enviar o RREO ao Siconfi?")
-    assert events == [{"event": "slot", "timestamp": None, "name": "ultimo_topico",
-                       "value": "3.2.2"}]
-    assert len(messages) == 1
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    return Database(f"sqlite:///{tmp_path / 'iara.db'}")
+
+
+@pytest.fixture
+def answer_action(hash_retriever: Retriever, knowledge: Knowledge,
+                  db: Database) -> ActionAnswerFromKnowledge:
+    return ActionAnswerFromKnowledge(
+        Answerer(hash_retriever, min_score=0.0, public_url="http://iara.test"), knowledge, db)
+
+
+def slots_of(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+# --- Answers ------------------------------------------------------------------------------
+
+async def test_answers_with_text_sources_feedback_and_the_trilha_offer(
+        answer_action: ActionAnswerFromKnowledge) -> None:
+    assert answer_action.name() == "action_responder_conhecimento"
+    events, messages = await run(answer_action, "qual o prazo para enviar o RREO ao Siconfi?",
+                                 intent="perguntar_prazo")
+    assert slots_of(events) == {"ultimo_topico": "3.2.2", "ultimo_conteudo": "item-3.2.2",
+                                "trilha_atual": "transparencia-fiscal"}
     payload = messages[0]["custom"]
     assert payload["item"] == "3.2.2"
+    # The direct answer comes first: the section's opening sentence, no heading line.
+    assert payload["text"].startswith("O item 3.2.2 (envio do RREO ao Siconfi) segue o prazo")
     assert "30 dias" in payload["text"] and "**" not in payload["text"]
     first = payload["sources"][0]
     assert first["title"].startswith("Item 3.2.2") and "Prazos e validade" in first["title"]
     assert first["url"] == "http://iara.test/conteudos/item-3.2.2#prazos-e-validade"
     assert first["trilha"] == "Obrigações de transparência (grupo III)"
-    assert first["format"] == "texto"
     assert any(s["url"] and s["url"].startswith("https://") for s in payload["sources"][1:])
+    assert [b["payload"] for b in payload["buttons"]] == [
+        '/avaliar{"avaliacao":"util"}', '/avaliar{"avaliacao":"nao_util"}']
+    offer = messages[1]
+    assert offer["response"] == "utter_oferecer_trilha"
+    assert offer["trilha"] == "Obrigações de transparência (grupo III)"
+    assert offer["proximo"].startswith("Item 3.2.3")
+    assert offer["buttons"][0]["payload"] == '/seguir_trilha{"conteudo":"item-3.2.3"}'
 
 
-async def test_weak_match_says_it_does_not_know(hash_retriever: Retriever) -> None:
+async def test_the_question_type_picks_the_section(
+        answer_action: ActionAnswerFromKnowledge) -> None:
+    _, messages = await run(answer_action, "crp", intent="perguntar_base_legal",
+                            entities=[{"entity": "item", "value": "4.2"}])
+    payload = messages[0]["custom"]
+    assert payload["item"] == "4.2"
+    assert payload["sources"][0]["title"].endswith("› Base legal")
+
+
+async def test_an_item_button_payload_answers_that_item(
+        answer_action: ActionAnswerFromKnowledge) -> None:
+    _, messages = await run(answer_action, '/perguntar_como_regularizar{"item":"3.2.3"}',
+                            intent="perguntar_como_regularizar",
+                            entities=[{"entity": "item", "value": "3.2.3"}])
+    payload = messages[0]["custom"]
+    assert payload["item"] == "3.2.3"
+    assert payload["sources"][0]["title"].endswith("› Como regularizar")
+
+
+async def test_a_pendencia_without_item_asks_which_one(
+        answer_action: ActionAnswerFromKnowledge) -> None:
+    events, messages = await run(answer_action, "estou com pendência no cauc",
+                                 intent="informar_pendencia")
+    assert events == []
+    assert messages[0]["response"] == "utter_perguntar_item"
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads[0] == '/perguntar_como_regularizar{"item":"3.2.3"}'
+    assert payloads[-1] == "/listar_itens"
+    assert all(len(b["title"]) <= 24 for b in messages[0]["buttons"])
+
+
+async def test_a_pendencia_that_names_the_system_is_answered(
+        answer_action: ActionAnswerFromKnowledge) -> None:
+    _, messages = await run(answer_action, "estou com pendência no SIOPE",
+                            intent="informar_pendencia",
+                            entities=[{"entity": "item", "value": "3.2.3"}])
+    assert messages[0]["custom"]["item"] == "3.2.3"
+    assert messages[0]["custom"]["sources"][0]["title"].endswith("› Como regularizar")
+    # Without the entity, the system's name alone is enough not to ask back.
+    _, messages = await run(answer_action, "estou com pendência no SIOPE",
+                            intent="informar_pendencia")
+    assert "custom" in messages[0]
+
+
+async def test_weak_match_says_it_does_not_know_and_queues_the_question(
+        hash_retriever: Retriever, knowledge: Knowledge, db: Database) -> None:
     action = ActionAnswerFromKnowledge(Answerer(hash_retriever, min_score=1.01,
-                                                min_sparse=1e9))
-    _, messages = await run(action, "receita de bolo de fubá")
+                                                min_sparse=1e9), knowledge, db)
+    _, messages = await run(action, "receita de bolo de fubá, meu cpf é 123.456.789-09")
     assert [m["response"] for m in messages] == ["utter_nao_sei"]
-    assert "custom" not in messages[0] or not messages[0]["custom"]
+    assert messages[0]["buttons"][-1]["payload"] == "/pedir_humano"
+    with db.session() as session:
+        queued = session.scalars(select(UnansweredQuestion)).one()
+    assert queued.reason == "not_found" and queued.channel == "web"
+    assert queued.question == "receita de bolo de fubá, meu cpf é [CPF]"
 
 
-async def test_index_failure_utters_the_error_response() -> None:
+async def test_index_failure_utters_the_error_response(knowledge: Knowledge,
+                                                       db: Database) -> None:
     class BrokenAnswerer:
         def answer(self, question: str, **_: object) -> None:
             raise IndexNotBuiltError("no index")
 
-    action = ActionAnswerFromKnowledge(BrokenAnswerer())  # type: ignore[arg-type]
+    action = ActionAnswerFromKnowledge(BrokenAnswerer(), knowledge, db)  # type: ignore[arg-type]
     _, messages = await run(action, "prazo do rreo")
     assert [m["response"] for m in messages] == ["utter_erro_conhecimento"]
 
 
-async def test_follow_up_stays_on_the_previous_topic(hash_retriever: Retriever) -> None:
-    action = ActionAnswerFromKnowledge(Answerer(hash_retriever))
+async def test_follow_up_stays_on_the_previous_topic(
+        hash_retriever: Retriever, knowledge: Knowledge, db: Database) -> None:
+    action = ActionAnswerFromKnowledge(Answerer(hash_retriever), knowledge, db)
     events, messages = await run(action, "e se eu não conseguir?", {"ultimo_topico": "4.2"})
     payload = messages[0]["custom"]
     assert payload["item"] == "4.2"
     assert payload["sources"][0]["title"].endswith("› Enquanto isso: comprovação por documento")
-    assert events[0]["value"] == "4.2"
+    assert slots_of(events)["ultimo_topico"] == "4.2"
 
 
-async def test_a_new_topic_is_not_forced_into_the_old_one(hash_retriever: Retriever) -> None:
-    action = ActionAnswerFromKnowledge(Answerer(hash_retriever, min_score=0.0))
-    _, messages = await run(action, "qual o prazo do CRP?", {"ultimo_topico": "3.2.2"})
+async def test_a_new_topic_is_not_forced_into_the_old_one(
+        answer_action: ActionAnswerFromKnowledge) -> None:
+    _, messages = await run(answer_action, "qual o prazo do CRP?", {"ultimo_topico": "3.2.2"},
+                            intent="perguntar_prazo")
     payload = messages[0]["custom"]
     assert payload["topic"] != "3.2.2" and "CRP" in payload["text"]
 
 
+async def test_the_last_content_of_a_trilha_offers_nothing_more(
+        answer_action: ActionAnswerFromKnowledge) -> None:
+    events, messages = await run(answer_action, "o que verifica?", intent="perguntar_o_que_e",
+                                 entities=[{"entity": "item", "value": "5.8"}])
+    assert slots_of(events)["trilha_atual"] == "limites-e-aplicacoes-minimas"
+    assert messages[1]["proximo"] == "Requisitos para transferências que o CAUC não mostra"
+    events, messages = await run(answer_action, "o que é?", intent="perguntar_o_que_e",
+                                 entities=[{"entity": "item", "value": "4.3"}])
+    assert len(messages) == 1 and "trilha_atual" not in slots_of(events)
+
+
 def test_button_titles_are_cut_at_word_boundaries() -> None:
-    from bot.actions.knowledge import short_title
+    from bot.actions.common import short_title
 
     assert short_title("Item 3.2.2 — RREO") == "Item 3.2.2 — RREO"
     label = short_title("Item 3.1.2 — Encaminhamento do Relatório de Gestão Fiscal (RGF)")
     assert label == "Item 3.1.2 — Encaminhamento do…" and len(label) <= 41
+
+
+# --- Feedback -----------------------------------------------------------------------------
+
+ANSWERED = [
+    {"event": "user", "text": "como regularizo o CRP? meu email é ana@pref.gov.br",
+     "parse_data": {"intent": {"name": "perguntar_como_regularizar"}}},
+    {"event": "bot", "text": "Para resolver o item 4.2 (CRP):"},
+    {"event": "user", "text": '/avaliar{"avaliacao":"nao_util"}',
+     "parse_data": {"intent": {"name": "avaliar"}}},
+]
+
+
+@pytest.mark.parametrize("value", ["util", "nao_util"])
+async def test_feedback_is_stored_with_the_conversation(db: Database, value: str) -> None:
+    action = ActionRecordFeedback(db)
+    _, messages = await run(action, f'/avaliar{{"avaliacao":"{value}"}}', {"ultimo_topico": "4.2"},
+                            intent="avaliar", entities=[{"entity": "avaliacao", "value": value}],
+                            events=ANSWERED, sender="telegram:42")
+    with db.session() as session:
+        stored = session.scalars(select(Feedback)).one()
+        queued = session.scalars(select(UnansweredQuestion)).all()
+    assert (stored.sender, stored.channel, stored.value, stored.item) == (
+        "telegram:42", "telegram", value, "4.2")
+    assert stored.question == "como regularizo o CRP? meu email é [e-mail]"
+    if value == "util":
+        assert messages[0]["response"] == "utter_avaliacao_positiva" and queued == []
+    else:
+        assert messages[0]["response"] == "utter_avaliacao_negativa"
+        assert messages[0]["buttons"][0]["payload"] == "/pedir_humano"
+        assert [(q.reason, q.channel) for q in queued] == [("nao_util", "telegram")]
+        assert [c["who"] for c in queued[0].context] == ["gestor", "iara", "gestor"]
+
+
+async def test_feedback_without_a_value_asks_for_the_buttons(db: Database) -> None:
+    _, messages = await run(ActionRecordFeedback(db), "avaliar", intent="avaliar")
+    assert messages[0]["response"] == "utter_avaliacao_invalida"
+    with db.session() as session:
+        assert session.scalars(select(Feedback)).all() == []
+
+
+# --- Handoff ------------------------------------------------------------------------------
+
+async def test_handoff_queues_the_conversation_and_flags_the_message(db: Database) -> None:
+    action = ActionHandoff(db, contact="Central de apoio da associação: (61) 0000-0000")
+    _, messages = await run(action, "quero falar com uma pessoa", intent="pedir_humano",
+                            events=ANSWERED[:2])
+    payload = messages[0]["custom"]
+    assert payload["handoff"] is True and payload["sources"] == []
+    assert payload["text"].startswith(render(DOMAIN, "utter_transferir_humano"))
+    assert payload["text"].endswith("Central de apoio da associação: (61) 0000-0000")
+    with db.session() as session:
+        queued = session.scalars(select(UnansweredQuestion)).one()
+    assert queued.reason == "handoff"
+    assert queued.question == "como regularizo o CRP? meu email é [e-mail]"
+
+
+# --- Learning path ------------------------------------------------------------------------
+
+async def test_trilha_button_shows_the_content_and_offers_the_next(
+        knowledge: Knowledge) -> None:
+    action = ActionFollowTrilha(knowledge, public_url="http://iara.test")
+    events, messages = await run(action, '/seguir_trilha{"conteudo":"item-3.2.3"}',
+                                 intent="seguir_trilha",
+                                 entities=[{"entity": "conteudo", "value": "item-3.2.3"}])
+    payload = messages[0]["custom"]
+    assert payload["text"].startswith(
+        'Trilha "Obrigações de transparência (grupo III)", conteúdo 5 de 12: Item 3.2.3')
+    assert knowledge.document("item-3.2.3").resumo in payload["text"]
+    assert payload["sources"][0]["url"] == "http://iara.test/conteudos/item-3.2.3"
+    assert len(payload["sources"]) > 1
+    assert slots_of(events) == {"trilha_atual": "transparencia-fiscal",
+                                "ultimo_conteudo": "item-3.2.3", "ultimo_topico": "3.2.3"}
+    assert messages[1]["buttons"][0]["payload"] == '/seguir_trilha{"conteudo":"item-3.2.4"}'
+
+
+async def test_next_content_follows_the_last_one_seen(knowledge: Knowledge) -> None:
+    action = ActionFollowTrilha(knowledge, public_url="")
+    _, messages = await run(action, "próximo conteúdo",
+                            {"ultimo_conteudo": "item-4.2",
+                             "trilha_atual": "obrigacoes-constitucionais-e-legais"},
+                            intent="seguir_trilha")
+    assert "conteúdo 3 de 3: Item 4.3" in messages[0]["custom"]["text"]
+    assert messages[1]["response"] == "utter_fim_da_trilha"
+
+
+async def test_without_context_the_trilhas_are_listed(knowledge: Knowledge) -> None:
+    _, messages = await run(ActionFollowTrilha(knowledge, public_url=""), "trilhas",
+                            intent="seguir_trilha")
+    assert messages[0]["response"] == "utter_escolher_trilha"
+    assert len(messages[0]["buttons"]) == len(knowledge.trilhas)
+    assert messages[0]["buttons"][0]["payload"] == '/seguir_trilha{"trilha":"financas-e-o-cauc"}'
+
+
+# --- Menus and helpers --------------------------------------------------------------------
+
+async def test_items_menu_lists_groups_then_items() -> None:
+    _, groups = await run(ActionListItems(), "/listar_itens", intent="listar_itens")
+    assert groups[0]["response"] == "utter_escolher_grupo" and len(groups[0]["buttons"]) == 5
+    _, items = await run(ActionListItems(), '/listar_itens{"grupo":"4"}', intent="listar_itens",
+                         entities=[{"entity": "grupo", "value": "4"}])
+    assert [b["payload"] for b in items[0]["buttons"]] == [
+        '/perguntar_como_regularizar{"item":"4.1"}', '/perguntar_como_regularizar{"item":"4.2"}']
+
+
+def test_channel_and_last_question_helpers() -> None:
+    assert [channel_of(s) for s in ("web:a", "telegram:1", "whatsapp:55", "cli", "x:y")] == [
+        "web", "telegram", "whatsapp", "api", "api"]
+    assert last_question(tracker_for("x", events=ANSWERED)).startswith("como regularizo o CRP")

@@ -1,4 +1,5 @@
-"""Answers from the knowledge: retrieval, extractive composition, citations."""
+"""Answers from the knowledge: retrieval, the question back when the item is missing,
+and the learning-path offer after each answer."""
 
 from __future__ import annotations
 
@@ -10,36 +11,56 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions.common import (
+    FEEDBACK_BUTTONS,
+    HANDOFF_BUTTON,
+    QUESTION_INTENTS,
+    app_database,
+    entity,
+    log_unanswered,
+    short_title,
+)
+from iara.db import Database
 from index.answer import Answer, Answerer
+from index.cauc import BY_CODE
 from index.errors import IaraError
+from index.knowledge import Knowledge
+from index.trilhas import next_step, trilha_of
 
 logger = logging.getLogger(__name__)
 
 TOPIC_SLOT = "ultimo_topico"
+CONTENT_SLOT = "ultimo_conteudo"
+TRILHA_SLOT = "trilha_atual"
+# Asked back when a gestor says "estou com pendência" without the item: the items most
+# often "a comprovar" in the CAUC open data (21/08/2026, ../shared/data/cauc/README.md).
+COMMON_PENDING_ITEMS = ("3.2.3", "1.5", "1.1", "3.2.4")
+TRILHA_BUTTON_TITLE = "Seguir a trilha"
 
 
 def answer_message(answer: Answer) -> dict[str, Any]:
     """The channel-neutral message the API renders: text, buttons and sources."""
     return {
         "text": answer.text,
-        "buttons": [],
+        "buttons": list(FEEDBACK_BUTTONS),
         "sources": [citation.to_json() for citation in answer.citations],
         "item": answer.item,
         "topic": answer.topic,
     }
 
 
-def short_title(title: str, limit: int = 40) -> str:
-    """A button label: cut at a word boundary, never mid-word."""
-    if len(title) <= limit:
-        return title
-    cut = title[:limit].rsplit(" ", 1)[0].rstrip(" —-,(")
-    return cut + "…"
+def item_buttons(codes: tuple[str, ...] | list[str], intent: str) -> list[dict[str, str]]:
+    return [{"title": short_title(f"{code} {BY_CODE[code].title}", 20 if len(codes) <= 3
+                                  else 24),
+             "payload": f'/{intent}{{"item":"{code}"}}'} for code in codes]
 
 
 class ActionAnswerFromKnowledge(Action):
-    def __init__(self, answerer: Answerer | None = None) -> None:
+    def __init__(self, answerer: Answerer | None = None, knowledge: Knowledge | None = None,
+                 database: Database | None = None) -> None:
         self._answerer = answerer
+        self._knowledge = knowledge
+        self._database = database
 
     def name(self) -> str:
         return "action_responder_conhecimento"
@@ -52,23 +73,72 @@ class ActionAnswerFromKnowledge(Action):
             self._answerer = get_answerer()
         return self._answerer
 
+    @property
+    def knowledge(self) -> Knowledge:
+        if self._knowledge is None:
+            from iara.services import get_knowledge
+
+            self._knowledge = get_knowledge()
+        return self._knowledge
+
+    @property
+    def database(self) -> Database:
+        return self._database or app_database()
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        question = (tracker.latest_message or {}).get("text") or ""
+        latest = tracker.latest_message or {}
+        intent = (latest.get("intent") or {}).get("name") or "perguntar_conhecimento"
+        question_type = QUESTION_INTENTS.get(intent)
+        item = entity(tracker, "item")
+        item = item if item in BY_CODE else None
+        question = str(latest.get("text") or "")
+        if question.startswith("/"):  # a button payload: ask about the item it names
+            question = BY_CODE[item].title if item else ""
         context = tracker.get_slot(TOPIC_SLOT)
+        asks_item = intent == "informar_pendencia" and item is None
+        if asks_item and not self.answerer.names_item(question):
+            dispatcher.utter_message(response="utter_perguntar_item", buttons=[
+                *item_buttons(COMMON_PENDING_ITEMS, "perguntar_como_regularizar"),
+                {"title": "Outro item", "payload": "/listar_itens"}])
+            return []
         try:
-            answer = await asyncio.to_thread(self.answerer.answer, question,
-                                             context_topic=context)
+            answer = await asyncio.to_thread(
+                self.answerer.answer, question, item=item, context_topic=context,
+                question_type=question_type)
         except IaraError:
             logger.exception("Knowledge lookup failed")
             dispatcher.utter_message(response="utter_erro_conhecimento")
             return []
         if not answer.found:
             logger.info("No confident answer (best score %.3f)", answer.score)
+            await asyncio.to_thread(log_unanswered, self.database, tracker, question,
+                                    "not_found", answer.score)
             buttons = [{"title": short_title(title), "payload": title}
                        for title in answer.suggestions]
-            dispatcher.utter_message(response="utter_nao_sei", buttons=buttons)
+            dispatcher.utter_message(response="utter_nao_sei",
+                                     buttons=[*buttons, HANDOFF_BUTTON])
             return []
         dispatcher.utter_message(json_message=answer_message(answer))
-        return [SlotSet(TOPIC_SLOT, answer.topic)]
+        events = [SlotSet(TOPIC_SLOT, answer.topic), SlotSet(CONTENT_SLOT, answer.doc_id)]
+        return events + self._offer_trilha(dispatcher, tracker, answer.doc_id)
+
+    def _offer_trilha(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                      doc_id: str | None) -> list[dict[str, Any]]:
+        """After an answer: the next content of its trilha, remembering the trilha."""
+        if not doc_id:
+            return []
+        try:
+            current = trilha_of(self.knowledge, doc_id, tracker.get_slot(TRILHA_SLOT))
+            step = next_step(self.knowledge, doc_id, current.id if current else None)
+        except (KeyError, ValueError):
+            return []
+        if current is None or step is None:
+            return []
+        dispatcher.utter_message(
+            response="utter_oferecer_trilha", trilha=current.titulo,
+            proximo=step.document.display_title,
+            buttons=[{"title": TRILHA_BUTTON_TITLE,
+                      "payload": f'/seguir_trilha{{"conteudo":"{step.document.id}"}}'}])
+        return [SlotSet(TRILHA_SLOT, current.id)]

@@ -1,0 +1,113 @@
+"""What every action area shares: the conversation's channel, the app database, the
+last question, feedback buttons and button labels."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from iara.db import Database, UnansweredQuestion
+from index.text import mask_personal_data
+
+logger = logging.getLogger(__name__)
+
+# Intents that ask the knowledge something -> the question type the answer follows.
+QUESTION_INTENTS: dict[str, str | None] = {
+    "perguntar_conhecimento": None,
+    "perguntar_o_que_e": "o_que_e",
+    "perguntar_por_que_pendente": "por_que_pendente",
+    "perguntar_como_regularizar": "como_regularizar",
+    "perguntar_prazo": "prazo",
+    "perguntar_base_legal": "base_legal",
+    "perguntar_sistema_responsavel": "sistema_responsavel",
+    "informar_pendencia": "como_regularizar",
+    "nlu_fallback": None,
+}
+CHANNELS = ("web", "telegram", "whatsapp")
+FEEDBACK_BUTTONS = [
+    {"title": "👍 Útil", "payload": '/avaliar{"avaliacao":"util"}'},
+    {"title": "👎 Não útil", "payload": '/avaliar{"avaliacao":"nao_util"}'},
+]
+HANDOFF_BUTTON = {"title": "Falar com uma pessoa", "payload": "/pedir_humano"}
+CONTEXT_TURNS = 6
+
+
+def channel_of(sender_id: str) -> str:
+    """The channel a conversation came from, by the API's sender prefix ("web:...")."""
+    prefix = sender_id.split(":", 1)[0]
+    return prefix if prefix in CHANNELS and ":" in sender_id else "api"
+
+
+def short_title(title: str, limit: int = 40) -> str:
+    """A button label: cut at a word boundary, never mid-word."""
+    if len(title) <= limit:
+        return title
+    cut = title[:limit].rsplit(" ", 1)[0].rstrip(" —-,(")
+    return cut + "…"
+
+
+def entity(tracker: Tracker, name: str) -> str | None:
+    """The first value of entity ``name`` in the latest message."""
+    value = next(tracker.get_latest_entity_values(name), None)
+    return str(value) if value is not None else None
+
+
+def last_question(tracker: Tracker) -> str:
+    """The latest user text that asked the knowledge something (for feedback and the
+    analysts' queue): button payloads starting with '/' are skipped."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        text = str(event.get("text") or "")
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if text and not text.startswith("/") and intent in QUESTION_INTENTS:
+            return text
+    return ""
+
+
+def conversation_context(tracker: Tracker, turns: int = CONTEXT_TURNS) -> list[dict[str, str]]:
+    """The last user and bot texts (personal data masked), oldest first."""
+    context: list[dict[str, str]] = []
+    for event in reversed(tracker.events):
+        if event.get("event") in ("user", "bot") and event.get("text"):
+            context.append({"who": "gestor" if event["event"] == "user" else "iara",
+                            "text": mask_personal_data(str(event["text"]))[:1000]})
+            if len(context) >= turns:
+                break
+    return list(reversed(context))
+
+
+@lru_cache(maxsize=1)
+def app_database() -> Database:
+    from iara.settings import get_settings
+
+    return Database(get_settings().database_url)
+
+
+def log_unanswered(db: Database, tracker: Tracker, question: str, reason: str,
+                   score: float | None = None) -> None:
+    """Queue a question for analysts (masked). Never fails the conversation."""
+    try:
+        with db.session() as session:
+            session.add(UnansweredQuestion(
+                sender=tracker.sender_id, channel=channel_of(tracker.sender_id),
+                question=mask_personal_data(question)[:2000], reason=reason, score=score,
+                context=conversation_context(tracker)))
+    except Exception:
+        logger.exception("Could not queue an unanswered question")
+
+
+def with_buttons(message: dict[str, Any], buttons: list[dict[str, str]]) -> dict[str, Any]:
+    return {**message, "buttons": [*message.get("buttons", []), *buttons]}
+
+
+def render(domain: dict[str, Any], response: str, **values: str) -> str:
+    """The text of a domain response, filled in (the wording stays in domain.yml) — for
+    messages an action sends as a custom payload."""
+    variants = (domain.get("responses") or {}).get(response) or []
+    if not variants or not variants[0].get("text"):
+        raise KeyError(f"domain has no text response {response!r}")
+    return str(variants[0]["text"]).format(**values).strip()
