@@ -59,9 +59,11 @@ lint: $(APP)/.installed ## ruff and mypy
 	$(APP)/bin/ruff check .
 	$(APP)/bin/mypy iara index api bot
 
-eval: setup ## Quality on the held-out dev set (retrieval: BM25, dense, fine-tuned, hybrid)
+eval: setup ## Quality: retrieval and answers on the dev set, NLU cross-validation (slow)
 	@$(IARA) prepare
 	@$(IARA) eval retrieval
+	@$(IARA) eval answers --start
+	@$(IARA) eval nlu
 
 bench: setup ## Retrieval benchmark (10k/100k/1M chunks; several minutes)
 	@$(IARA) prepare

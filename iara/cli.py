@@ -87,7 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
                               "of {q, item, topic, must_mention} (default: the dev set)")
     answers.add_argument("file", nargs="?", help="default: knowledge/dev.yml")
     answers.add_argument("--api-url")
+    answers.add_argument("--start", action="store_true",
+                         help="start engine + actions + API for the run, then stop them")
     answers.add_argument("--json", action="store_true")
+    nlu_eval = esub.add_parser("nlu", help="NLU cross-validation in the engine environment "
+                               "(rasa test nlu --cross-validation; slow)")
+    nlu_eval.add_argument("--folds", type=int, default=5)
+    nlu_eval.add_argument("--json", action="store_true")
 
     bench = sub.add_parser("bench", help="benchmarks (numbers for the notes, not tests)")
     bsub = bench.add_subparsers(dest="bench_command", required=True)
@@ -388,13 +394,44 @@ def cmd_eval_answers(args: argparse.Namespace) -> int:
         questions = load_questions(path)
     except (OSError, ValueError) as exc:
         raise CliError(str(exc)) from exc
-    try:
-        report = evaluate_answers(_api_url(args), questions)
-    except httpx.HTTPError as exc:
-        raise CliError(f"the API at {_api_url(args)} failed ({exc.__class__.__name__}); "
-                       "is Iara running? (make run)") from exc
+    if args.start:
+        from iara.stack import Stack
+
+        prepare()
+        with Stack(_settings()) as stack:
+            stack.wait_healthy()
+            stack.warm_up()
+            report = evaluate_answers(stack.settings.api_base_url, questions)
+    else:
+        try:
+            report = evaluate_answers(_api_url(args), questions)
+        except httpx.HTTPError as exc:
+            raise CliError(f"the API at {_api_url(args)} failed ({exc.__class__.__name__}); "
+                           "is Iara running? (make run, or --start)") from exc
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json
           else render_answers(report))
+    return 0
+
+
+def cmd_eval_nlu(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from iara.training import run_nlu_cross_validation
+
+    started = time.perf_counter()
+    result = run_nlu_cross_validation(_settings(), _load_knowledge(), folds=args.folds)
+    if args.json:
+        print(json.dumps({**asdict(result), "out_dir": str(result.out_dir)}, indent=2))
+        return 0
+    print(f"NLU cross-validation ({result.folds} folds, {time.perf_counter() - started:.0f}s)")
+    print(f"  intents:  macro-F1 {result.intent_macro_f1:.3f}  accuracy "
+          f"{result.intent_accuracy:.3f}")
+    if result.entity_macro_f1 is not None:
+        print(f"  entities: macro-F1 {result.entity_macro_f1:.3f}  micro-F1 "
+              f"{result.entity_micro_f1:.3f}")
+    for label, f1 in sorted({**result.per_intent, **result.per_entity}.items()):
+        print(f"    {label:32s} {f1:.3f}")
+    print(f"  reports in {result.out_dir}")
     return 0
 
 
@@ -476,6 +513,7 @@ COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], int]] = {
     ("run",): cmd_run,
     ("eval", "retrieval"): cmd_eval_retrieval,
     ("eval", "answers"): cmd_eval_answers,
+    ("eval", "nlu"): cmd_eval_nlu,
     ("bench", "retrieval"): cmd_bench_retrieval,
     ("bench", "chat"): cmd_bench_chat,
 }

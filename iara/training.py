@@ -125,3 +125,57 @@ def run_conversation_tests(settings: Settings) -> Path:
                            "--model", str(model_path(settings)), "--out", str(out),
                            "--fail-on-prediction-errors"], "conversation-tests.log")
     return out
+
+
+@dataclass(frozen=True)
+class NluEvaluation:
+    """Cross-validated NLU quality (macro averages over intents and entity types)."""
+
+    folds: int
+    intent_macro_f1: float
+    intent_accuracy: float
+    entity_macro_f1: float | None
+    entity_micro_f1: float | None
+    out_dir: Path
+    per_intent: dict[str, float]
+    per_entity: dict[str, float]
+
+
+def run_nlu_cross_validation(settings: Settings, knowledge: Knowledge, *,
+                             folds: int = 5) -> NluEvaluation:
+    """``rasa test nlu --cross-validation`` on every NLU file (hand-written and generated)."""
+    import json
+    import shutil
+
+    export_nlu(knowledge, settings.generated_nlu_dir)
+    root = settings.project_root
+    staged = settings.var_dir / "eval" / "nlu-data"
+    shutil.rmtree(staged, ignore_errors=True)
+    staged.mkdir(parents=True)
+    for source in [*sorted((root / "bot" / "data" / "nlu").glob("*.yml")),
+                   *sorted(settings.generated_nlu_dir.glob("*.yml"))]:
+        shutil.copy(source, staged / source.name)
+    out = settings.var_dir / "eval" / "nlu"
+    shutil.rmtree(out, ignore_errors=True)
+    _run_engine(settings, ["test", "nlu", "--nlu", str(staged), "--config",
+                           str(root / "config.yml"), "--cross-validation", "--folds",
+                           str(folds), "--out", str(out)], "nlu-cross-validation.log")
+    intents = json.loads((out / "intent_report.json").read_text(encoding="utf-8"))
+    entity_file = out / "DIETClassifier_report.json"
+    entities = json.loads(entity_file.read_text(encoding="utf-8")) if entity_file.exists() \
+        else {}
+
+    def per_label(report: dict[str, dict[str, float]]) -> dict[str, float]:
+        return {k: round(v["f1-score"], 4) for k, v in report.items()
+                if isinstance(v, dict) and "avg" not in k and k != "no_entity"}
+
+    return NluEvaluation(
+        folds=folds,
+        intent_macro_f1=intents["macro avg"]["f1-score"],
+        intent_accuracy=intents.get("accuracy", intents.get("micro avg", {}).get("f1-score", 0)),
+        entity_macro_f1=entities["macro avg"]["f1-score"] if entities else None,
+        entity_micro_f1=entities["micro avg"]["f1-score"] if entities else None,
+        out_dir=out,
+        per_intent=per_label(intents),
+        per_entity=per_label(entities),
+    )
