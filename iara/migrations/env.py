@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import cauc.models  # noqa: F401  (registers the CAUC tables on Base.metadata)
 from iara.db import Base
 
 connection = context.config.attributes.get("connection")
