@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from markdown_it import MarkdownIt
@@ -52,6 +53,15 @@ def error_response(status: int, code: str, message: str,
     return JSONResponse(status_code=status, content=body.model_dump())
 
 
+def chat_page_csp(allowed_origins: list[str]) -> str:
+    """The chat page loads only its own files and talks only to its own API; it may be
+    framed by Iara itself and by the portals in ``allowed_origins`` (the widget)."""
+    ancestors = " ".join(["'self'", *allowed_origins])
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            f"frame-ancestors {ancestors}")
+
+
 def create_app(
     settings: Settings | None = None, transport: httpx.AsyncBaseTransport | None = None
 ) -> FastAPI:
@@ -74,11 +84,19 @@ def create_app(
     )
     app.state.settings = settings
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if settings.allowed_origins:
+        # Portals that embed the widget may also call the API from their own pages.
+        app.add_middleware(CORSMiddleware, allow_origins=settings.allowed_origins,
+                           allow_methods=["GET", "POST"], allow_headers=["Content-Type"],
+                           max_age=600)
     _install_error_handlers(app)
+    chat_page_headers = {"Content-Security-Policy": chat_page_csp(settings.allowed_origins)}
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+        # ?embed=1 is the same page, inside the widget's iframe on an allowed portal.
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html",
+                            headers=chat_page_headers)
 
     @app.post(
         "/api/chat",

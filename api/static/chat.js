@@ -1,26 +1,94 @@
-// Iara web chat: plain HTTP to POST /api/chat. Every text from the bot or the user is
-// inserted with textContent, so HTML in a message is shown as text, never run.
+// Iara web chat: plain HTTP to POST /api/chat, history kept in sessionStorage.
+// Safety rule: every text that comes from the bot or the user is inserted with
+// textContent / createTextNode, never innerHTML, so HTML in a message shows as text.
 (function () {
   "use strict";
+
+  var API_URL = "/api/chat";
+  var HISTORY_KEY = "iara.history";
+  var SENDER_KEY = "iara.sender";
+  var MAX_HISTORY = 200;
+  var TIMEOUT_MS = 60000;
+  var FEEDBACK_PREFIX = "/avaliar";
+  var FEEDBACK_LABELS = {
+    util: "Esta resposta foi útil",
+    nao_util: "Esta resposta não foi útil"
+  };
+  var FORMAT_LABELS = {
+    video: "vídeo", "vídeo": "vídeo", podcast: "podcast", cartilha: "cartilha", pdf: "PDF",
+    entrevista: "entrevista", artigo: "artigo"
+  };
+  var URL_RE = /\bhttps?:\/\/[^\s<>"']*[^\s<>"'.,;:!?)\]]/g;
+
   var log = document.getElementById("log");
   var form = document.getElementById("composer");
   var input = document.getElementById("message");
+  var sendButton = document.getElementById("send");
   var typing = document.getElementById("typing");
-  var restart = document.getElementById("restart");
-  var HISTORY_KEY = "iara.history";
-  var SENDER_KEY = "iara.sender";
+  var status = document.getElementById("status");
+  var restartButton = document.getElementById("restart");
+  var closeButton = document.getElementById("close");
+
+  var embedded = new URLSearchParams(window.location.search).get("embed") === "1";
+  var coarsePointer = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
+
+  // --- Storage (sessionStorage may be unavailable, e.g. in a locked-down iframe) ---------
+  var memory = {};
+  var storage = {
+    get: function (key) {
+      try { return window.sessionStorage.getItem(key); } catch (e) { return memory[key] || null; }
+    },
+    set: function (key, value) {
+      try { window.sessionStorage.setItem(key, value); } catch (e) { memory[key] = value; }
+    }
+  };
 
   function newSender() {
-    var id = (window.crypto && crypto.randomUUID) ? crypto.randomUUID()
+    var id = (window.crypto && window.crypto.randomUUID) ? window.crypto.randomUUID()
       : String(Date.now()) + Math.random().toString(16).slice(2);
-    sessionStorage.setItem(SENDER_KEY, id);
+    storage.set(SENDER_KEY, id);
     return id;
   }
-  var sender = sessionStorage.getItem(SENDER_KEY) || newSender();
-  var history = [];
-  try { history = JSON.parse(sessionStorage.getItem(HISTORY_KEY) || "[]"); } catch (e) { history = []; }
 
-  function save() { sessionStorage.setItem(HISTORY_KEY, JSON.stringify(history.slice(-200))); }
+  function loadHistory() {
+    try {
+      var saved = JSON.parse(storage.get(HISTORY_KEY) || "[]");
+      return Array.isArray(saved) ? saved.filter(function (e) {
+        return e && typeof e === "object" && typeof e.text === "string";
+      }) : [];
+    } catch (e) { return []; }
+  }
+
+  var sender = storage.get(SENDER_KEY) || newSender();
+  var history = loadHistory();
+  var nodes = new Map();   // history entry -> its element
+  var pending = null;      // the request in flight: {generation, controller}
+  var generation = 0;      // bumped by "Recomeçar": late answers of the old conversation are dropped
+
+  function save() {
+    storage.set(HISTORY_KEY, JSON.stringify(history.slice(-MAX_HISTORY)));
+  }
+
+  function announce(text) {
+    status.textContent = "";
+    window.setTimeout(function () { status.textContent = text; }, 50);
+  }
+
+  // --- Cleaning what the API sends (unknown keys are ignored) -----------------------------
+  function str(value) { return typeof value === "string" ? value : ""; }
+
+  function cleanButtons(raw) {
+    if (!Array.isArray(raw)) { return []; }
+    return raw.filter(function (b) { return b && str(b.title) && str(b.payload); })
+      .map(function (b) { return { title: b.title, payload: b.payload }; });
+  }
+
+  function cleanSources(raw) {
+    if (!Array.isArray(raw)) { return []; }
+    return raw.filter(function (s) { return s && str(s.title); }).map(function (s) {
+      return { title: s.title, url: str(s.url) || null, format: str(s.format) || null };
+    });
+  }
 
   function safeUrl(url) {
     if (!url) { return null; }
@@ -30,89 +98,299 @@
     } catch (e) { return null; }
   }
 
+  function isFeedback(button) { return button.payload.indexOf(FEEDBACK_PREFIX) === 0; }
+
+  function feedbackValue(payload) {
+    var match = /"avaliacao"\s*:\s*"([a-z_]+)"/.exec(payload);
+    return match ? match[1] : "";
+  }
+
+  // --- Rendering ------------------------------------------------------------------------
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    return node;
+  }
+
+  function link(href, text) {
+    var a = el("a", null, text);
+    a.href = href;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    a.appendChild(el("span", "visually-hidden", " (abre em nova aba)"));
+    return a;
+  }
+
+  // Plain text with its web addresses turned into links; never parsed as HTML.
+  function appendText(parent, text) {
+    var last = 0;
+    text.replace(URL_RE, function (match, offset) {
+      var href = safeUrl(match);
+      if (!href) { return match; }
+      parent.appendChild(document.createTextNode(text.slice(last, offset)));
+      parent.appendChild(link(href, match));
+      last = offset + match.length;
+      return match;
+    });
+    parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function renderSources(sources) {
+    var box = el("div", "sources");
+    var list = el("ul");
+    box.appendChild(el("p", "sources-title", "Fontes"));
+    sources.forEach(function (source) {
+      var item = el("li");
+      var href = safeUrl(source.url);
+      item.appendChild(href ? link(href, source.title) : el("span", null, source.title));
+      var format = FORMAT_LABELS[(source.format || "").toLowerCase()];
+      if (format) { item.appendChild(el("span", "source-format", format)); }
+      list.appendChild(item);
+    });
+    box.appendChild(list);
+    return box;
+  }
+
+  function renderQuickReplies(buttons) {
+    var group = el("div", "quick-replies");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "Sugestões");
+    buttons.forEach(function (b) {
+      var button = el("button", "quick-reply", b.title);
+      button.type = "button";
+      button.addEventListener("click", function () { send(b.payload, { shown: b.title }); });
+      group.appendChild(button);
+    });
+    return group;
+  }
+
+  function renderFeedback(entry, buttons) {
+    var group = el("div", "feedback");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "Avaliação desta resposta");
+    group.appendChild(el("span", "feedback-question", "Esta resposta ajudou?"));
+    var thanks = el("span", "feedback-thanks", "Obrigada pela avaliação!");
+    buttons.forEach(function (b) {
+      var button = el("button", "feedback-button", b.title);
+      button.type = "button";
+      button.setAttribute("aria-label", FEEDBACK_LABELS[feedbackValue(b.payload)] || b.title);
+      button.dataset.payload = b.payload;
+      if (entry.rated) {
+        button.disabled = true;
+        button.setAttribute("aria-pressed", String(entry.rated === b.payload));
+      }
+      button.addEventListener("click", function () { rate(entry, b.payload); });
+      group.appendChild(button);
+    });
+    thanks.hidden = !entry.rated;
+    group.appendChild(thanks);
+    return group;
+  }
+
   function render(entry) {
-    var box = document.createElement("div");
-    box.className = "msg " + entry.who + (entry.error ? " error" : "");
-    var text = document.createElement("div");
-    text.textContent = entry.text;
+    var mine = entry.who === "me";
+    var box = el("div", "msg " + (mine ? "me" : "bot") + (entry.error ? " error" : ""));
+    box.appendChild(el("span", "visually-hidden", mine ? "Você: " : "Iara: "));
+    var text = el("div", "msg-text");
+    appendText(text, entry.text);
     box.appendChild(text);
-    if (entry.sources && entry.sources.length) {
-      var src = document.createElement("div");
-      src.className = "sources";
-      var title = document.createElement("strong");
-      title.textContent = "Fontes";
-      src.appendChild(title);
-      var list = document.createElement("ul");
-      entry.sources.forEach(function (s) {
-        var li = document.createElement("li");
-        var href = safeUrl(s.url);
-        var node = href ? document.createElement("a") : document.createElement("span");
-        node.textContent = s.title;
-        if (href) { node.href = href; node.target = "_blank"; node.rel = "noopener noreferrer"; }
-        li.appendChild(node);
-        list.appendChild(li);
-      });
-      src.appendChild(list);
-      box.appendChild(src);
+    var buttons = entry.buttons || [];
+    if (entry.sources && entry.sources.length) { box.appendChild(renderSources(entry.sources)); }
+    var replies = buttons.filter(function (b) { return !isFeedback(b); });
+    var feedback = buttons.filter(isFeedback);
+    if (replies.length) { box.appendChild(renderQuickReplies(replies)); }
+    if (feedback.length && (entry.rated || !entry.expired)) {
+      box.appendChild(renderFeedback(entry, feedback));
     }
-    if (entry.buttons && entry.buttons.length) {
-      var row = document.createElement("div");
-      row.className = "buttons";
-      entry.buttons.forEach(function (b) {
-        var btn = document.createElement("button");
-        btn.type = "button";
-        btn.textContent = b.title;
-        btn.addEventListener("click", function () { send(b.payload, b.title); });
-        row.appendChild(btn);
+    if (entry.retry) {
+      var retry = el("button", "quick-reply", "Tentar de novo");
+      retry.type = "button";
+      retry.addEventListener("click", function () {
+        // The question is already on screen: send it again without repeating it.
+        if (!pending) { removeEntry(entry); send(entry.retry.payload, { silent: true }); }
       });
-      box.appendChild(row);
+      box.appendChild(retry);
     }
     log.appendChild(box);
-    log.scrollTop = log.scrollHeight;
+    nodes.set(entry, box);
+    return box;
   }
 
-  function add(entry) { history.push(entry); save(); render(entry); }
+  function add(entry) {
+    history.push(entry);
+    if (history.length > MAX_HISTORY) {
+      var dropped = history.splice(0, history.length - MAX_HISTORY);
+      dropped.forEach(function (old) { var n = nodes.get(old); if (n) { n.remove(); } });
+    }
+    save();
+    return render(entry);
+  }
 
-  function busy(on) {
+  function removeEntry(entry) {
+    var node = nodes.get(entry);
+    if (node) { node.remove(); }
+    history = history.filter(function (e) { return e !== entry; });
+    save();
+  }
+
+  function rerender(entry) {
+    var old = nodes.get(entry);
+    var fresh = render(entry);
+    if (old) { log.replaceChild(fresh, old); }
+  }
+
+  // Feedback is about the latest answer: once the gestor moves on, unrated groups go away.
+  function expireFeedback() {
+    history.forEach(function (entry) {
+      if (entry.who === "bot" && !entry.rated && !entry.expired &&
+          (entry.buttons || []).some(isFeedback)) {
+        entry.expired = true;
+        rerender(entry);
+      }
+    });
+  }
+
+  function rate(entry, payload) {
+    if (entry.rated || pending) { return; }
+    entry.rated = payload;
+    save();
+    var node = nodes.get(entry);
+    var group = node && node.querySelector(".feedback");
+    if (group) {
+      group.querySelectorAll("button").forEach(function (button) {
+        button.disabled = true;
+        button.setAttribute("aria-pressed", String(button.dataset.payload === payload));
+      });
+      group.querySelector(".feedback-thanks").hidden = false;
+    }
+    announce("Avaliação enviada. Obrigada!");
+    send(payload, { silent: true, feedback: true });
+  }
+
+  function scrollToLatest(firstNew) {
+    if (firstNew && firstNew.classList.contains("bot")) {
+      // Long answers are read from their start, not from their end.
+      log.scrollTop = Math.max(0, firstNew.offsetTop - 12);
+    } else {
+      log.scrollTop = log.scrollHeight;
+    }
+  }
+
+  // --- Talking to the API ---------------------------------------------------------------
+  function setBusy(on) {
     typing.hidden = !on;
-    form.querySelector("button").disabled = on;
+    sendButton.disabled = on;
+    if (on) { log.scrollTop = log.scrollHeight; }
   }
 
-  function send(message, shown) {
-    if (!message || !message.trim()) { return; }
-    add({ who: "me", text: shown || message });
-    busy(true);
-    fetch("/api/chat", {
+  // A failed question can be sent again (a rating is not worth a retry button).
+  function errorEntry(text, options, retryable) {
+    var retry = retryable && !options.feedback ? { payload: options.payload } : null;
+    return { who: "bot", error: true, text: text, retry: retry };
+  }
+
+  function send(payload, options) {
+    options = options || {};
+    if (!payload || !payload.trim() || pending) { return false; }
+    options.payload = payload;
+    if (!options.feedback) { expireFeedback(); }
+    if (!options.silent) { scrollToLatest(add({ who: "me", text: options.shown || payload })); }
+    var controller = window.AbortController ? new AbortController() : null;
+    var request = { generation: generation, controller: controller };
+    var timer = window.setTimeout(function () { if (controller) { controller.abort(); } },
+                                  TIMEOUT_MS);
+    pending = request;
+    setBusy(true);
+    fetch(API_URL, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: sender, message: message })
-    }).then(function (res) {
-      return res.json().then(function (body) { return { ok: res.ok, body: body }; });
-    }).then(function (r) {
-      if (!r.ok) { add({ who: "bot", error: true, text: r.body.message || "Erro ao enviar." }); return; }
-      if (!r.body.messages.length) {
-        add({ who: "bot", text: "Não tenho uma resposta para isso. Pode reformular?" });
-      }
-      r.body.messages.forEach(function (m) {
-        add({ who: "bot", text: m.text, buttons: m.buttons, sources: m.sources });
+      body: JSON.stringify({ sender: sender, message: payload }),
+      signal: controller ? controller.signal : undefined
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (body) {
+        return { ok: response.ok, status: response.status, body: body || {} };
       });
+    }).then(function (reply) {
+      if (request.generation !== generation) { return; }
+      if (!reply.ok) {
+        var text = str(reply.body.message) || "A Iara não conseguiu responder agora. Tente de novo.";
+        scrollToLatest(add(errorEntry(text, options, reply.status >= 500)));
+        return;
+      }
+      var messages = Array.isArray(reply.body.messages) ? reply.body.messages : [];
+      var first = null;
+      messages.forEach(function (m) {
+        if (!m || !str(m.text)) { return; }
+        var node = add({ who: "bot", text: m.text, buttons: cleanButtons(m.buttons),
+                         sources: cleanSources(m.sources) });
+        first = first || node;
+      });
+      if (!first && !options.feedback) {
+        first = add({ who: "bot", text: "Não tenho uma resposta para isso. Pode reformular a pergunta?" });
+      }
+      scrollToLatest(first);
     }).catch(function () {
-      add({ who: "bot", error: true, text: "Não consegui falar com a Iara. Verifique sua conexão e tente de novo." });
-    }).then(function () { busy(false); input.focus(); });
+      if (request.generation !== generation) { return; }
+      scrollToLatest(add(errorEntry(
+        "Não consegui falar com a Iara. Verifique sua conexão e tente de novo.", options, true)));
+    }).then(function () {
+      window.clearTimeout(timer);
+      if (pending !== request) { return; }
+      pending = null;
+      setBusy(false);
+      if (options.fromComposer || (!coarsePointer && document.activeElement === document.body)) {
+        input.focus({ preventScroll: true });
+      }
+    });
+    return true;
   }
 
-  form.addEventListener("submit", function (ev) {
-    ev.preventDefault();
+  function greet() { send("oi", { silent: true }); }
+
+  // --- Wiring -----------------------------------------------------------------------------
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
     var text = input.value;
-    input.value = "";
-    send(text);
+    if (!text.trim()) { input.focus(); return; }
+    if (send(text, { fromComposer: true })) { input.value = ""; }
   });
 
-  restart.addEventListener("click", function () {
-    history = []; save(); log.textContent = ""; sender = newSender();
-    send("oi", "Olá");
+  restartButton.addEventListener("click", function () {
+    generation += 1;
+    if (pending && pending.controller) { pending.controller.abort(); }
+    pending = null;
+    setBusy(false);
+    history = [];
+    nodes = new Map();
+    save();
+    log.textContent = "";
+    sender = newSender();
+    announce("Conversa recomeçada.");
+    greet();
+    input.focus({ preventScroll: true });
   });
 
+  if (embedded) {
+    // Inside the widget's iframe: the close button and Escape ask the portal page to close.
+    document.documentElement.classList.add("embed");
+    closeButton.hidden = false;
+    var close = function () { window.parent.postMessage({ type: "iara:close" }, "*"); };
+    closeButton.addEventListener("click", close);
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { close(); }
+    });
+    window.addEventListener("message", function (event) {
+      if (event.source === window.parent && event.data && event.data.type === "iara:focus") {
+        input.focus({ preventScroll: true });
+      }
+    });
+  }
+
+  log.setAttribute("aria-busy", "true");  // restoring: do not read the whole history aloud
   history.forEach(render);
-  if (!history.length) { send("oi", "Olá"); }
+  log.setAttribute("aria-busy", "false");
+  log.scrollTop = log.scrollHeight;
+  if (!history.length) { greet(); }
+  if (!embedded && !coarsePointer) { input.focus({ preventScroll: true }); }
 })();
