@@ -36,6 +36,9 @@ class SnapshotInfo:
     item_codes: list[str]
     loaded_at: datetime
 
+    def to_json(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
 
 @dataclass(frozen=True)
 class ItemState:
@@ -90,6 +93,15 @@ class Situation:
                        and i.valid_until and self.snapshot_date < i.valid_until <= limit),
                       key=lambda i: (i.valid_until, item_sort_key(i.code)))
 
+    def to_json(self, expiry_days: int = DEFAULT_EXPIRY_DAYS) -> dict[str, Any]:
+        return _jsonable({
+            "ente": {**asdict(self.ente), "label": self.ente.label},
+            "snapshot_date": self.snapshot_date, "kind": self.kind,
+            "regular": self.regular,
+            "pendencias": [i.code for i in self.pendencias],
+            "expiring": [i.code for i in self.expiring(expiry_days)],
+            "items": [asdict(i) for i in self.items]})
+
 
 @dataclass(frozen=True)
 class ItemChange:
@@ -120,6 +132,10 @@ class EnteDiff:
     @property
     def resolvidas(self) -> list[ItemChange]:
         return self.of(Change.RESOLVIDA)
+
+    def to_json(self) -> dict[str, Any]:
+        return _jsonable({**asdict(self), "ente": {**asdict(self.ente),
+                                                   "label": self.ente.label}})
 
 
 @dataclass(frozen=True)
@@ -405,3 +421,42 @@ def find_events(totals: dict[str, int], became: dict[str, Counter[str]],
                 events.append(ItemEvent(item, item_title(item), "deixou_de", status, count,
                                         total))
     return events
+
+
+def render_stats(snapshots: list[SnapshotInfo], stats: SnapshotStats | None,
+                 diff: SnapshotDiff | None) -> str:
+    """The operator's table of ``iara cauc stats``."""
+    if not snapshots:
+        return "No CAUC snapshot loaded yet (iara cauc load FILE...)."
+    kinds: dict[str, list[SnapshotInfo]] = defaultdict(list)
+    for info in snapshots:
+        kinds[info.kind].append(info)
+    lines = [f"{len(snapshots)} CAUC snapshot(s) loaded:"]
+    for kind, infos in sorted(kinds.items()):
+        dates = sorted(i.date for i in infos)
+        span = f"{dates[0]:%d/%m/%Y}" + (f" to {dates[-1]:%d/%m/%Y}" if len(dates) > 1 else "")
+        lines.append(f"  {kind:<11} {len(infos):>3}  {span}")
+    if stats is None:
+        return "\n".join(lines)
+    lines += ["", f"{stats.kind} on {stats.date:%d/%m/%Y}: {stats.entes} entes, "
+              f"{stats.entes_a_comprovar} with at least one item a comprovar, "
+              f"{stats.entes_pendentes} with any pendência (a comprovar or vencido)",
+              "  most common a comprovar: " + ", ".join(
+                  f"{item} {count}" for item, count in stats.top(n=6))]
+    for wide in stats.item_wide:
+        lines.append(f"  item-wide: {wide.item} {wide.status} for {wide.entes} of {wide.of} "
+                     "entes")
+    if diff is not None:
+        top = sorted(((sum(c.values()), item) for item, c in diff.by_item.items()),
+                     key=lambda p: (-p[0], item_sort_key(p[1])))[:6]
+        kinds_text = ", ".join(f"{k} {v}" for k, v in diff.by_change.items()) or "none"
+        lines += ["", f"Changes from {diff.old_date:%d/%m/%Y} to {diff.new_date:%d/%m/%Y}: "
+                  f"{diff.changes} statuses of {diff.entes_changed} entes ({kinds_text})",
+                  "  by item: " + (", ".join(f"{item} {n}" for n, item in top) or "none")]
+        for event in diff.events:
+            lines.append(f"  item-wide event: {event.item} {event.direction} {event.status} "
+                         f"for {event.entes} of {event.of} entes")
+        if diff.added_items or diff.removed_items:
+            lines.append(f"  item columns added {diff.added_items or '-'}, removed "
+                         f"{diff.removed_items or '-'}")
+    return "\n".join(lines)

@@ -95,6 +95,31 @@ def build_parser() -> argparse.ArgumentParser:
     nlu_eval.add_argument("--folds", type=int, default=5)
     nlu_eval.add_argument("--json", action="store_true")
 
+    cauc = sub.add_parser("cauc", help="CAUC snapshots: load files, situation of a município")
+    csub = cauc.add_subparsers(dest="cauc_command", required=True)
+    cauc_load = csub.add_parser("load", help="load CAUC CSV files (a file already loaded is "
+                                "skipped)")
+    cauc_load.add_argument("files", nargs="+", metavar="FILE")
+    cauc_load.add_argument("--replace", action="store_true",
+                           help="replace another file already loaded for the same date")
+    cauc_show = csub.add_parser("show", help="situation of a município (name, name/UF, IBGE "
+                                "code or CNPJ)")
+    cauc_show.add_argument("ente", metavar="MUNICIPIO")
+    cauc_show.add_argument("--date", help="dd/mm/aaaa: the latest snapshot on or before it")
+    cauc_show.add_argument("--json", action="store_true")
+    cauc_diff = csub.add_parser("diff", help="what changed for a município between its two "
+                                "latest snapshots")
+    cauc_diff.add_argument("ente", metavar="MUNICIPIO")
+    cauc_diff.add_argument("--json", action="store_true")
+    cauc_stats = csub.add_parser("stats", help="loaded snapshots, counts of the latest and "
+                                 "changes since the one before")
+    cauc_stats.add_argument("--kind", choices=["municipios", "estados"], default="municipios")
+    cauc_stats.add_argument("--json", action="store_true")
+    cauc_alerts = csub.add_parser("alerts", help="preview the subscribers' alerts of a snapshot "
+                                  "(nothing is sent)")
+    cauc_alerts.add_argument("--date", help="dd/mm/aaaa (default: the latest snapshot)")
+    cauc_alerts.add_argument("--json", action="store_true")
+
     bench = sub.add_parser("bench", help="benchmarks (numbers for the notes, not tests)")
     bsub = bench.add_subparsers(dest="bench_command", required=True)
     bench_retrieval = bsub.add_parser("retrieval", help="query latency at 10k/100k/1M chunks, "
@@ -107,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--message", default="qual o prazo para enviar o RREO ao Siconfi?")
     chat.add_argument("--api-url")
     chat.add_argument("--json", action="store_true")
+    bench_cauc = bsub.add_parser("cauc", help="CAUC snapshots on SQLite: loading a real "
+                                 "municipal file, município lookups, diff of two snapshots")
+    bench_cauc.add_argument("--data-dir", help="folder of real CAUC files (default: the "
+                            "cauc_data_dir setting, else ../shared/data/cauc)")
+    bench_cauc.add_argument("--json", action="store_true")
     return parser
 
 
@@ -497,6 +527,146 @@ def cmd_bench_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cauc_db() -> Any:
+    from iara.db import Database
+
+    return Database(_settings().database_url)
+
+
+def _date_option(value: str | None) -> Any:
+    from datetime import datetime
+
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%d/%m/%Y").date()
+    except ValueError as exc:
+        raise CliError(f"--date must be dd/mm/aaaa, not {value!r}") from exc
+
+
+def _resolve_ente(db: Any, text: str) -> Any:
+    from cauc.resolve import resolve_ente
+
+    resolution = resolve_ente(db, text)
+    if resolution.ente is not None:
+        return resolution.ente
+    labels = ", ".join(c.label for c in resolution.candidates)
+    if resolution.status == "ambiguous":
+        raise CliError(f"{text!r} matches {len(resolution.candidates)} entes ({labels}); add "
+                       f"the UF, e.g. {resolution.candidates[0].label!r}")
+    if resolution.status == "suggestions":
+        raise CliError(f"no ente named {text!r} in the loaded CAUC files; did you mean {labels}?")
+    if resolution.status == "invalid_cnpj":
+        raise CliError(f"{text!r} is not a valid CNPJ (check digits)")
+    raise CliError(f"no município or state matches {text!r} in the loaded CAUC files "
+                   "(load them with 'iara cauc load FILE')")
+
+
+def cmd_cauc_load(args: argparse.Namespace) -> int:
+    from cauc.load import load_file
+
+    db = _cauc_db()
+    for name in args.files:
+        report = load_file(db, name, replace=args.replace)
+        when = f"{report.snapshot_date:%d/%m/%Y}"
+        if not report.loaded:
+            print(f"Already loaded: {name} ({report.kind} of {when}); nothing to do.")
+            continue
+        verb = "Replaced" if report.replaced else "Loaded"
+        print(f"{verb} {report.kind} of {when} from {name}: {report.entes} entes × "
+              f"{report.items} items ({report.seconds:.1f}s).")
+    return 0
+
+
+def cmd_cauc_show(args: argparse.Namespace) -> int:
+    from cauc.messages import situation_text
+    from cauc.queries import situation
+
+    db = _cauc_db()
+    result = situation(db, _resolve_ente(db, args.ente).ibge, _date_option(args.date))
+    days = _settings().cauc_expiry_days
+    print(json.dumps(result.to_json(days), ensure_ascii=False, indent=2) if args.json
+          else situation_text(result, days))
+    return 0
+
+
+def cmd_cauc_diff(args: argparse.Namespace) -> int:
+    from cauc.messages import diff_text
+    from cauc.queries import ente_diff
+
+    db = _cauc_db()
+    result = ente_diff(db, _resolve_ente(db, args.ente).ibge)
+    print(json.dumps(result.to_json(), ensure_ascii=False, indent=2) if args.json
+          else diff_text(result))
+    return 0
+
+
+def cmd_cauc_stats(args: argparse.Namespace) -> int:
+    from cauc.errors import SnapshotNotFoundError
+    from cauc.queries import list_snapshots, render_stats, snapshot_diff, snapshot_stats
+
+    db = _cauc_db()
+    share = _settings().cauc_event_share
+    snapshots = list_snapshots(db)
+    stats = diff = None
+    if any(s.kind == args.kind and not s.scope for s in snapshots):
+        stats = snapshot_stats(db, kind=args.kind, share=share)
+        try:
+            diff = snapshot_diff(db, kind=args.kind, share=share)
+        except SnapshotNotFoundError:  # a single snapshot: nothing to compare
+            diff = None
+    if args.json:
+        print(json.dumps({"snapshots": [s.to_json() for s in snapshots],
+                          "latest": stats.to_json() if stats else None,
+                          "diff": diff.to_json() if diff else None}, ensure_ascii=False))
+    else:
+        print(render_stats(snapshots, stats, diff))
+    return 0
+
+
+def cmd_cauc_alerts(args: argparse.Namespace) -> int:
+    from cauc.alerts import alerts_for_snapshot
+    from cauc.queries import list_snapshots
+
+    db = _cauc_db()
+    settings = _settings()
+    when = _date_option(args.date)
+    if when is None:
+        latest = [s for s in list_snapshots(db) if not s.scope]
+        if not latest:
+            raise CliError("no CAUC file loaded yet (iara cauc load FILE)")
+        when = latest[0].date
+    alerts = alerts_for_snapshot(db, when, expiry_days=settings.cauc_expiry_days,
+                                 share=settings.cauc_event_share)
+    if args.json:
+        print(json.dumps([{"key": a.key, "channel": a.channel, "user": a.user, "ibge": a.ibge,
+                           "text": a.text} for a in alerts], ensure_ascii=False, indent=2))
+        return 0
+    for alert in alerts:
+        print(f"→ {alert.channel}:{alert.user}\n{alert.text}\n")
+    print(f"{len(alerts)} alert(s) for the snapshot of {when:%d/%m/%Y} (preview, nothing sent).")
+    return 0
+
+
+def cmd_bench_cauc(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from cauc.bench import render_bench, run_benchmark
+
+    settings = _settings()
+    data_dir = Path(args.data_dir or settings.cauc_data_dir
+                    or settings.project_root.parent / "shared" / "data" / "cauc")
+    if not data_dir.is_dir():
+        raise CliError(f"no CAUC data folder at {data_dir}; pass --data-dir or set "
+                       "IARA_CAUC_DATA_DIR")
+    with tempfile.TemporaryDirectory(prefix="iara-bench-cauc-") as tmp:
+        report = run_benchmark(data_dir, Path(tmp), progress=None if args.json
+                               else lambda m: print(f"→ {m}", flush=True))
+    print(json.dumps(report) if args.json else render_bench(report))
+    return 0
+
+
 COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], int]] = {
     ("ask",): cmd_ask,
     ("knowledge", "validate"): cmd_knowledge_validate,
@@ -516,6 +686,12 @@ COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], int]] = {
     ("eval", "nlu"): cmd_eval_nlu,
     ("bench", "retrieval"): cmd_bench_retrieval,
     ("bench", "chat"): cmd_bench_chat,
+    ("bench", "cauc"): cmd_bench_cauc,
+    ("cauc", "load"): cmd_cauc_load,
+    ("cauc", "show"): cmd_cauc_show,
+    ("cauc", "diff"): cmd_cauc_diff,
+    ("cauc", "stats"): cmd_cauc_stats,
+    ("cauc", "alerts"): cmd_cauc_alerts,
 }
 
 

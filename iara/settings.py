@@ -123,6 +123,17 @@ class Settings(BaseSettings):
     channel_retry_backoff_s: float = Field(
         1.0, ge=0, le=60, description="First wait between tries; doubles after each one.")
 
+    # CAUC snapshots (cauc/); alert deliveries use channel_send_attempts and its backoff.
+    cauc_expiry_days: int = Field(
+        30, ge=1, le=366, description="Situations and alerts list proven items whose "
+        "validity ends within this many days of the snapshot.")
+    cauc_event_share: float = Field(
+        0.9, gt=0.5, le=1.0, description="An item that changed the same way for at least "
+        "this share of entes is one item-wide event, not a change per ente.")
+    cauc_data_dir: Path | None = Field(
+        None, description="Folder of real CAUC files for 'iara bench cauc' (default: "
+        "../shared/data/cauc next to the project).")
+
     @field_validator("embedding_model")
     @classmethod
     def _model_not_blank(cls, value: str) -> str:
