@@ -10,8 +10,10 @@ PY310      ?= $(shell PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep 
 PY311      ?= $(shell PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep -m1 '^3\.11') python3.11 -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3.11)
 IARA       := $(APP)/bin/iara
 PYTEST_ARGS ?=
+# Debian's Chromium, driven by Playwright in tests/test_browser.py.
+CHROMIUM   := /usr/bin/chromium
 
-.PHONY: help setup run test test-unit lint validate train index eval bench clean
+.PHONY: help setup run test test-unit browser lint validate train index eval bench clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,10 +49,21 @@ train: setup ## Train the Rasa model if its inputs changed
 index: $(APP)/.installed ## Build the retrieval index if the knowledge changed
 	@$(IARA) index build
 
-test: setup ## Run the whole test suite (conversation tests, unit, real stack); builds what it needs
+test: setup $(CHROMIUM) ## Run the whole test suite (conversation tests, unit, real stack, browser); builds what it needs
 	@$(IARA) prepare
 	@$(IARA) bot test
 	$(APP)/bin/python -m pytest $(PYTEST_ARGS)
+
+browser: $(CHROMIUM) ## Install Debian's Chromium for the browser tests (as root, or through sudo)
+
+$(CHROMIUM):
+	@echo "→ Chromium for the browser tests (Debian package chromium)"
+	@hint="as root, run: apt-get update && apt-get install -y chromium"; \
+	if [ "$$(id -u)" -eq 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null; then sudo="sudo"; \
+	else echo "✗ $(CHROMIUM) is missing and this user cannot install it; $$hint"; exit 1; fi; \
+	$$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	  || { echo "✗ Could not install Chromium; $$hint"; exit 1; }
 
 test-unit: $(APP)/.installed ## Fast tests only (no model training, no running stack)
 	$(APP)/bin/python -m pytest -m "not stack and not model" $(PYTEST_ARGS)
