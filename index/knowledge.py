@@ -1,4 +1,4 @@
-"""Load and validate ``knowledge/``: documents, trilhas, Q&A and the dev set.
+"""Load and validate ``knowledge/``: documents, trilhas, Q&A, source systems and the dev set.
 
 ``load_knowledge(path)`` returns a :class:`Knowledge` or raises :class:`KnowledgeError`
 listing every problem found, each located by file and line with a hint on how to fix it.
@@ -8,6 +8,7 @@ The format is documented in ``knowledge/README.md``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import yaml
 
 from index.cauc import BY_CODE, GROUPS
 from index.errors import KnowledgeError, KnowledgeProblem
-from index.text import question_key, sha256, slugify
+from index.text import fold, question_key, sha256, slugify
 
 FORMATS = ("texto", "artigo", "cartilha", "video", "entrevista", "podcast")
 TRANSCRIPT_FORMATS = ("video", "podcast", "entrevista")
@@ -34,6 +35,23 @@ ITEM_SECTIONS = (
 )
 OPTIONAL_ITEM_SECTIONS = ("Numeração anterior",)
 OUT_OF_SCOPE = "out_of_scope"
+# What a Q&A question asks (the keys under 'perguntas'); a flat list is all 'geral'.
+QUESTION_TYPES = ("o_que_e", "por_que_pendente", "como_regularizar", "prazo", "base_legal",
+                  "sistema_responsavel", "geral")
+DEFAULT_QUESTION_TYPE = "geral"
+SYSTEMS_FILE = "entidades.yml"
+# Names of something behind several items (a group, a kind of document, a report, a system
+# feeding many items): as an item synonym they would point at one item when gestores may
+# mean another, so they are refused (compared folded). Systems go to entidades.yml.
+GENERIC_SYNONYMS = frozenset({
+    "cauc", "item", "extrato", "pendencia", "a comprovar", "prazo", "convenio", "certidao",
+    "certidoes", "certificado", "receita", "despesa", "relatorio", "anexo", "limite",
+    "educacao", "saude", "previdencia", "transparencia", "prestacao de contas", "fundeb",
+    "vaat", "rreo", "rgf", "msc", "relatorio resumido",
+    "relatorio resumido da execucao orcamentaria", "relatorio de gestao fiscal",
+    "matriz de saldos contabeis", "siconfi", "siope", "siops", "transferegov",
+    "transferegov.br", "tesouro", "stn",
+})
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 _HEADING = re.compile(r"^## +(.+?)\s*$")
@@ -73,6 +91,9 @@ class Document:
     url: str | None = None
     relacionados: list[str] = field(default_factory=list)
     palavras_chave: list[str] = field(default_factory=list)
+    sinonimos: tuple[str, ...] = ()  # items only: short names, each unique to this item
+    # Line of each front-matter field, to locate problems found after loading.
+    field_lines: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def topic(self) -> str:
@@ -99,6 +120,23 @@ class Question:
     topic: str  # item code or tema slug
     path: Path
     line: int
+    tipo: str = DEFAULT_QUESTION_TYPE  # one of QUESTION_TYPES
+
+
+@dataclass(frozen=True)
+class SourceSystem:
+    """A source system gestores name (entidades.yml) and the items it feeds."""
+
+    nome: str
+    itens: tuple[str, ...]
+    sinonimos: tuple[str, ...] = ()
+    orgao: str | None = None
+    line: int = 0
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The canonical name (lower-cased) and the synonyms."""
+        return (self.nome.lower(), *self.sinonimos)
 
 
 @dataclass(frozen=True)
@@ -116,6 +154,7 @@ class Knowledge:
     trilhas: list[Trilha]
     questions: list[Question]
     dev: list[DevQuestion]
+    systems: list[SourceSystem] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._by_id = {doc.id: doc for doc in self.documents}
@@ -134,11 +173,45 @@ class Knowledge:
     def trilhas_of(self, doc_id: str) -> list[Trilha]:
         return self._trilhas_of.get(doc_id, [])
 
+    def item_synonyms(self) -> dict[str, str]:
+        """Folded item synonym -> item code ('anexo 8' -> '3.2.3')."""
+        return {fold(syn): doc.item for doc in self.documents
+                if doc.tipo == "item" and doc.item for syn in doc.sinonimos}
+
+    def system_synonyms(self) -> dict[str, str]:
+        """Folded system name or synonym -> canonical name ('siconv' -> 'Transferegov.br')."""
+        return {fold(name): system.nome for system in self.systems for name in system.names}
+
+    def items_mentioned(self, text: str) -> list[str]:
+        """Item codes whose synonyms occur in ``text`` (see :func:`find_mentions`)."""
+        return find_mentions(text, self.item_synonyms())
+
     @property
     def fingerprint(self) -> str:
         """Changes whenever any document changes (what the index is built from)."""
         docs = sorted(self.documents, key=lambda d: d.id)
         return sha256("\n".join(f"{d.id}:{d.sha256}" for d in docs))
+
+
+def find_mentions(text: str, names: Mapping[str, str]) -> list[str]:
+    """Targets of the ``names`` (name -> target) found in ``text``, in order of appearance.
+
+    Text and names are compared as :func:`question_key` does (case, accents and punctuation
+    ignored), whole words only, longest name first, each stretch of text used once: in
+    "anexo 8 do rreo" the name "anexo 8 do rreo" wins over "rreo".
+    """
+    haystack = question_key(text)
+    found: list[tuple[int, str]] = []
+    for name in sorted(names, key=lambda n: len(question_key(n)), reverse=True):
+        key = question_key(name)
+        if not key:
+            continue
+        for match in re.finditer(rf"(?<!\w){re.escape(key)}(?!\w)", haystack):
+            start, end = match.span()
+            found.append((start, names[name]))
+            haystack = haystack[:start] + "\0" * (end - start) + haystack[end:]
+    ordered = [target for _, target in sorted(found)]
+    return list(dict.fromkeys(ordered))
 
 
 # ---------------------------------------------------------------------------------------
@@ -160,8 +233,10 @@ def load_knowledge(root: Path) -> Knowledge:
     trilhas = _load_trilhas(root / "trilhas.yml", root, problems)
     questions = _load_questions(root / "qa", root, problems)
     dev = _load_dev(root / "dev.yml", root, problems)
-    knowledge = Knowledge(root, documents, trilhas, questions, dev)
+    systems = _load_systems(root / SYSTEMS_FILE, root, problems)
+    knowledge = Knowledge(root, documents, trilhas, questions, dev, systems)
     _check_references(knowledge, problems)
+    _check_synonyms(knowledge, problems)
     if problems:
         raise KnowledgeError(problems)
     return knowledge
@@ -257,6 +332,13 @@ def _load_document(path: Path, root: Path, problems: list[KnowledgeProblem]) -> 
     for code in relacionados:
         if code not in BY_CODE:
             fail(f"'relacionados' names unknown item code {code!r}", "relacionados")
+    sinonimos: tuple[str, ...] = ()
+    if "sinonimos" in meta:
+        if tipo != "item":
+            fail("'sinonimos' is only for items (tipo: item)", "sinonimos")
+        else:
+            sinonimos = _parse_synonyms(meta["sinonimos"], item,
+                                        lambda msg: fail(msg, "sinonimos"))
 
     body_offset = raw.count("\n", 0, match.end())
     sections = _parse_sections(raw[match.end():], body_offset)
@@ -287,7 +369,43 @@ def _load_document(path: Path, root: Path, problems: list[KnowledgeProblem]) -> 
         url=str(url) if url else None,
         relacionados=relacionados,
         palavras_chave=[str(k) for k in meta.get("palavras_chave") or []],
+        sinonimos=sinonimos,
+        field_lines={key: line for key in meta
+                     if (line := _key_line(front_text, str(key), offset=1)) is not None},
     )
+
+
+def _synonym_problem(name: str, own_code: str | None = None, *, item: bool = True) -> str | None:
+    """Why ``name`` cannot be a synonym of an item (or, ``item=False``, of a system)."""
+    if not name.strip():
+        return "empty synonym"
+    if name != name.strip() or name != name.lower():
+        return f"synonym {name!r} must be lower-case, without surrounding spaces"
+    if item and fold(name) in GENERIC_SYNONYMS:
+        return (f"synonym {name!r} is too generic (it names something behind several "
+                "items); use a longer, specific name")
+    if name in BY_CODE and name != own_code:
+        return f"synonym {name!r} is the code of item {name}"
+    return None
+
+
+def _parse_synonyms(value: Any, item: str | None, fail: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        fail("'sinonimos' must be a list of texts, e.g. "
+             "sinonimos: [\"anexo 8\", \"siope bimestral\"]")
+        return ()
+    seen: set[str] = set()
+    synonyms: list[str] = []
+    for name in value:
+        problem = _synonym_problem(name, item)
+        if problem is None and question_key(name) in seen:
+            problem = f"synonym {name!r} is listed twice"
+        if problem:
+            fail(problem)
+            continue
+        seen.add(question_key(name))
+        synonyms.append(name)
+    return tuple(synonyms)
 
 
 def _parse_sources(value: Any, fail: Any) -> list[Source]:
@@ -427,18 +545,47 @@ def _load_questions(folder: Path, root: Path, problems: list[KnowledgeProblem]) 
                 rel, "name exactly one target: 'item: \"<código>\"' or 'tema: <slug>'", 1))
             continue
         topic = str(item or tema)
-        perguntas = fields.get("perguntas")
-        if not isinstance(perguntas, yaml.SequenceNode) or not perguntas.value:
-            problems.append(KnowledgeProblem(rel, "'perguntas' must be a non-empty list", 1))
-            continue
-        for entry in perguntas.value:
+        for tipo, entry in _question_entries(fields.get("perguntas"), rel, problems):
             text = _scalar(entry)
             if not isinstance(text, str) or not text.strip():
                 problems.append(KnowledgeProblem(rel, "each question must be a non-empty text",
                                                  _line(entry)))
                 continue
-            questions.append(Question(text.strip(), topic, path, _line(entry)))
+            questions.append(Question(text.strip(), topic, path, _line(entry), tipo))
     return questions
+
+
+def _question_entries(
+    perguntas: yaml.Node | None, rel: str, problems: list[KnowledgeProblem]
+) -> list[tuple[str, yaml.Node]]:
+    """(type, question node) pairs of 'perguntas': a flat list (all 'geral') or a mapping
+    of question types to lists."""
+    if isinstance(perguntas, yaml.SequenceNode) and perguntas.value:
+        return [(DEFAULT_QUESTION_TYPE, entry) for entry in perguntas.value]
+    if not isinstance(perguntas, yaml.MappingNode) or not perguntas.value:
+        problems.append(KnowledgeProblem(
+            rel, "'perguntas' must be a non-empty list, or a mapping of question types to "
+            f"lists ({', '.join(QUESTION_TYPES)})", _line(perguntas) if perguntas else 1))
+        return []
+    entries: list[tuple[str, yaml.Node]] = []
+    seen: set[str] = set()
+    for key, value in perguntas.value:
+        tipo = str(key.value)
+        if tipo not in QUESTION_TYPES:
+            problems.append(KnowledgeProblem(
+                rel, f"unknown question type '{tipo}'; the types are: "
+                + ", ".join(QUESTION_TYPES), _line(key)))
+        elif tipo in seen:
+            problems.append(KnowledgeProblem(
+                rel, f"question type '{tipo}' appears twice; merge its lists", _line(key)))
+        elif not isinstance(value, yaml.SequenceNode) or not value.value:
+            problems.append(KnowledgeProblem(
+                rel, f"question type '{tipo}' has no questions: list at least one "
+                "('- pergunta') or remove the key", _line(key)))
+        else:
+            entries += [(tipo, entry) for entry in value.value]
+        seen.add(tipo)
+    return entries
 
 
 def _load_dev(path: Path, root: Path, problems: list[KnowledgeProblem]) -> list[DevQuestion]:
@@ -464,6 +611,88 @@ def _load_dev(path: Path, root: Path, problems: list[KnowledgeProblem]) -> list[
         dev.append(DevQuestion(str(q), str(item) if item is not None else None, str(topic),
                                tuple(str(m) for m in must)))
     return dev
+
+
+def _load_systems(path: Path, root: Path, problems: list[KnowledgeProblem]) -> list[SourceSystem]:
+    """The source systems file (optional: a tree without it has no systems)."""
+    rel = _rel(path, root)
+    if not path.exists():
+        return []
+    node = _compose(path, root, problems)
+    if node is None:
+        return []
+    if not isinstance(node, yaml.SequenceNode):
+        problems.append(KnowledgeProblem(rel, "must be a list of {nome, sinonimos, itens}", 1))
+        return []
+    loaded: list[SourceSystem] = []
+    for entry in node.value:
+        line = _line(entry)
+        fields = _mapping(entry)
+        nome, orgao = _scalar(fields.get("nome")), _scalar(fields.get("orgao"))
+        itens, sinonimos = _scalar(fields.get("itens")), _scalar(fields.get("sinonimos")) or []
+        start = len(problems)
+        if not isinstance(nome, str) or not nome.strip():
+            problems.append(KnowledgeProblem(rel, "each system needs a 'nome'", line))
+            continue
+        if not isinstance(itens, list) or not itens:
+            problems.append(KnowledgeProblem(
+                rel, f"system '{nome}' needs 'itens': the item codes it feeds", line))
+        else:
+            itens = [str(code) for code in itens]
+            for code in itens:
+                if code not in BY_CODE:
+                    problems.append(KnowledgeProblem(
+                        rel, f"system '{nome}' names unknown item code {code!r}",
+                        _line(fields["itens"])))
+        if not isinstance(sinonimos, list) or not all(isinstance(s, str) for s in sinonimos):
+            problems.append(KnowledgeProblem(
+                rel, f"'sinonimos' of system '{nome}' must be a list of texts", line))
+            sinonimos = []
+        for name in sinonimos:
+            problem = _synonym_problem(name, item=False)
+            if problem:
+                problems.append(KnowledgeProblem(rel, f"system '{nome}': {problem}",
+                                                 _line(fields["sinonimos"])))
+        if len(problems) == start:
+            loaded.append(SourceSystem(nome.strip(), tuple(itens), tuple(sinonimos),
+                                       str(orgao) if orgao else None, line))
+    return loaded
+
+
+def _check_synonyms(knowledge: Knowledge, problems: list[KnowledgeProblem]) -> None:
+    """Each item synonym names one item and each system name one system; a system name is
+    an item synonym only when that system feeds that one item alone ('cadprev' -> 4.2)."""
+    root = knowledge.root
+    owner: dict[str, Document] = {}
+    for doc in knowledge.documents:
+        for name in doc.sinonimos:
+            key = question_key(name)
+            other = owner.setdefault(key, doc)
+            if other is not doc:
+                problems.append(KnowledgeProblem(
+                    _rel(doc.path, root), f"synonym {name!r} is also a synonym of item "
+                    f"{other.item} ({_rel(other.path, root)}); a synonym names one item",
+                    doc.field_lines.get("sinonimos")))
+    rel = _rel(root / SYSTEMS_FILE, root)
+    names: dict[str, SourceSystem] = {}
+    for system in knowledge.systems:
+        for code in system.itens:
+            if code in BY_CODE and knowledge.by_topic(code) is None:
+                problems.append(KnowledgeProblem(
+                    rel, f"system '{system.nome}' feeds item {code}, which has no document",
+                    system.line))
+        for name in system.names:
+            key = question_key(name)
+            first = names.setdefault(key, system)
+            if first is not system:
+                problems.append(KnowledgeProblem(
+                    rel, f"'{name}' names both '{first.nome}' and '{system.nome}'", system.line))
+            item_doc = owner.get(key)
+            if item_doc is not None and system.itens != (item_doc.item,):
+                problems.append(KnowledgeProblem(
+                    rel, f"'{name}' names system '{system.nome}', which feeds "
+                    f"{', '.join(system.itens)}, so it cannot be a synonym of item "
+                    f"{item_doc.item} alone ({_rel(item_doc.path, root)})", system.line))
 
 
 def _check_references(knowledge: Knowledge, problems: list[KnowledgeProblem]) -> None:

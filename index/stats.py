@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from index.cauc import ITEMS
-from index.knowledge import ITEM_SECTIONS, Knowledge
+from index.knowledge import ITEM_SECTIONS, QUESTION_TYPES, Knowledge
 
 MIN_QUESTIONS = 10
+MIN_SYNONYMS = 3
 
 # Short column labels for the coverage table, in section order.
 SECTION_LABELS = ("verifica", "base", "sistema", "aplica", "causas", "regulariza", "prazos",
@@ -24,6 +25,9 @@ class KnowledgeStats:
     dev: int = 0
     coverage: dict[str, list[bool]] = field(default_factory=dict)  # item -> sections present
     questions_per_target: dict[str, int] = field(default_factory=dict)
+    questions_per_type: dict[str, int] = field(default_factory=dict)  # in QUESTION_TYPES order
+    synonyms_per_item: dict[str, int] = field(default_factory=dict)
+    systems: int = 0
     trilhas: dict[str, Counter[str]] = field(default_factory=dict)  # trilha -> per format
     holes: list[str] = field(default_factory=list)
 
@@ -34,6 +38,8 @@ class KnowledgeStats:
             "coverage": {k: dict(zip(ITEM_SECTIONS, v, strict=True))
                          for k, v in self.coverage.items()},
             "questions_per_target": self.questions_per_target,
+            "questions_per_type": self.questions_per_type,
+            "synonyms_per_item": self.synonyms_per_item, "systems": self.systems,
             "trilhas": {k: dict(v) for k, v in self.trilhas.items()},
             "holes": self.holes,
         }
@@ -46,6 +52,9 @@ def knowledge_stats(knowledge: Knowledge) -> KnowledgeStats:
     stats.questions = len(knowledge.questions)
     stats.dev = len(knowledge.dev)
     per_target = Counter(q.topic for q in knowledge.questions)
+    per_type = Counter(q.tipo for q in knowledge.questions)
+    stats.questions_per_type = {tipo: per_type[tipo] for tipo in QUESTION_TYPES}
+    stats.systems = len(knowledge.systems)
     for item in ITEMS:
         doc = knowledge.by_topic(item.code)
         headings = {s.heading for s in doc.sections} if doc else set()
@@ -54,6 +63,11 @@ def knowledge_stats(knowledge: Knowledge) -> KnowledgeStats:
             stats.holes.append(f"item {item.code}: no document")
         elif not all(stats.coverage[item.code]):
             stats.holes.append(f"item {item.code}: missing sections")
+        if doc is not None:
+            stats.synonyms_per_item[item.code] = len(doc.sinonimos)
+            if len(doc.sinonimos) < MIN_SYNONYMS:
+                stats.holes.append(f"item {item.code}: {len(doc.sinonimos)} synonyms "
+                                   f"(< {MIN_SYNONYMS})")
     for doc in knowledge.documents:
         if doc.tipo in ("item", "tema"):
             count = per_target.get(doc.topic, 0)
@@ -69,14 +83,18 @@ def knowledge_stats(knowledge: Knowledge) -> KnowledgeStats:
 def render_stats(stats: KnowledgeStats) -> str:
     lines = [
         f"Documents: {dict(stats.documents)}; sections (passages): {stats.sections}; "
-        f"Q&A questions: {stats.questions}; dev questions: {stats.dev}",
+        f"Q&A questions: {stats.questions}; dev questions: {stats.dev}; "
+        f"source systems: {stats.systems}",
+        "Q&A per question type: "
+        + ", ".join(f"{tipo} {n}" for tipo, n in stats.questions_per_type.items()),
         "",
         "Coverage (item × section):",
-        "  item   " + " ".join(f"{label:>10}" for label in SECTION_LABELS) + "     Q&A",
+        "  item   " + " ".join(f"{label:>10}" for label in SECTION_LABELS) + "     Q&A  sin.",
     ]
     for code, present in stats.coverage.items():
         marks = " ".join(f"{'✓' if p else '·':>10}" for p in present)
-        lines.append(f"  {code:<6} {marks} {stats.questions_per_target.get(code, 0):>7}")
+        lines.append(f"  {code:<6} {marks} {stats.questions_per_target.get(code, 0):>7}"
+                     f" {stats.synonyms_per_item.get(code, 0):>5}")
     lines += ["", "Q&A per topic:"]
     lines += [f"  {topic:<45} {count:>4}" for topic, count in stats.questions_per_target.items()
               if topic not in stats.coverage]

@@ -17,6 +17,7 @@ formato: texto
 resumo: "Dados de teste."
 sistema: "Siconfi"
 relacionados: ["3.2.1"]
+sinonimos: ["envio do rreo de teste", "rreo no siconfi de teste", "homologação do rreo de teste"]
 fontes:
   - titulo: "Fonte de teste"
     url: "https://example.org/fonte"
@@ -44,13 +45,21 @@ TRILHAS = """- id: financas
 
 QA_ITEM = """item: "3.2.2"
 perguntas:
-  - prazo do rreo de teste?
-  - como envio o rreo de teste
+  prazo:
+    - prazo do rreo de teste?
+  como_regularizar:
+    - como envio o rreo de teste
 """
 
 QA_TEMA = """tema: o-que-e-o-cauc
 perguntas:
   - o que e o cauc de teste
+"""
+
+SYSTEMS = """- nome: Siconfi de teste
+  orgao: STN
+  sinonimos: ["siconfi teste"]
+  itens: ["3.2.2"]
 """
 
 DEV = """- q: "pergunta de avaliação de teste"
@@ -74,5 +83,6 @@ def write_knowledge(root: Path) -> Path:
     (root / "trilhas.yml").write_text(TRILHAS, encoding="utf-8")
     (root / "qa" / "3.2.2.yml").write_text(QA_ITEM, encoding="utf-8")
     (root / "qa" / "o-que-e-o-cauc.yml").write_text(QA_TEMA, encoding="utf-8")
+    (root / "entidades.yml").write_text(SYSTEMS, encoding="utf-8")
     (root / "dev.yml").write_text(DEV, encoding="utf-8")
     return root

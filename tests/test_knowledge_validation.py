@@ -5,10 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
+from index.cauc import ITEMS
 from index.errors import KnowledgeError
-from index.knowledge import ITEM_SECTIONS, load_knowledge
+from index.knowledge import (
+    ITEM_SECTIONS,
+    QUESTION_TYPES,
+    SYSTEMS_FILE,
+    Knowledge,
+    find_mentions,
+    load_knowledge,
+)
 from tests.kb_fixture import ITEM_FRONT, item_body, write_knowledge
+
+KNOWLEDGE = Path(__file__).resolve().parents[1] / "knowledge"
 
 
 @pytest.fixture
@@ -31,6 +42,13 @@ def test_valid_fixture_loads(kb: Path) -> None:
     assert knowledge.trilhas_of("item-3.2.2")[0].id == "financas"
     assert len(knowledge.questions) == 3
     assert knowledge.dev[0].must_mention == ("30 dias",)
+    assert item.sinonimos == ("envio do rreo de teste", "rreo no siconfi de teste",
+                              "homologação do rreo de teste")
+    assert knowledge.item_synonyms()["homologacao do rreo de teste"] == "3.2.2"
+    assert [(s.nome, s.orgao, s.itens) for s in knowledge.systems] == [
+        ("Siconfi de teste", "STN", ("3.2.2",))]
+    assert knowledge.system_synonyms() == {"siconfi de teste": "Siconfi de teste",
+                                           "siconfi teste": "Siconfi de teste"}
 
 
 def test_missing_front_matter(kb: Path) -> None:
@@ -123,7 +141,7 @@ def test_duplicate_question_across_files(kb: Path) -> None:
         "tema: o-que-e-o-cauc\nperguntas:\n  - o que e o cauc de teste\n"
         "  - Prazo do RREO de teste\n", encoding="utf-8")
     found = problems(kb)
-    assert any("o-que-e-o-cauc.yml:4: duplicate question" in p and "3.2.2.yml:3" in p
+    assert any("o-que-e-o-cauc.yml:4: duplicate question" in p and "3.2.2.yml:4" in p
                for p in found)
 
 
@@ -156,3 +174,209 @@ def test_all_problems_reported_at_once(kb: Path) -> None:
                                     encoding="utf-8")
     (kb / "qa" / "4.2.yml").write_text('item: "4.2"\nperguntas:\n  - crp?\n', encoding="utf-8")
     assert len(problems(kb)) >= 3
+
+
+# --- question types -------------------------------------------------------------------
+
+
+def test_both_question_forms_load_with_their_types(kb: Path) -> None:
+    knowledge = load_knowledge(kb)
+    typed = [(q.text, q.tipo, q.line) for q in knowledge.questions if q.topic == "3.2.2"]
+    assert typed == [("prazo do rreo de teste?", "prazo", 4),
+                     ("como envio o rreo de teste", "como_regularizar", 6)]
+    flat = [(q.text, q.tipo, q.line) for q in knowledge.questions
+            if q.topic == "o-que-e-o-cauc"]
+    assert flat == [("o que e o cauc de teste", "geral", 3)]
+
+
+def test_all_question_types_are_accepted(kb: Path) -> None:
+    body = "".join(f"  {tipo}:\n    - pergunta de teste do tipo {tipo}\n"
+                   for tipo in QUESTION_TYPES)
+    (kb / "qa" / "o-que-e-o-cauc.yml").write_text(
+        f"tema: o-que-e-o-cauc\nperguntas:\n{body}", encoding="utf-8")
+    knowledge = load_knowledge(kb)
+    assert [q.tipo for q in knowledge.questions if q.topic == "o-que-e-o-cauc"] == list(
+        QUESTION_TYPES)
+
+
+def test_unknown_question_type_names_its_line(kb: Path) -> None:
+    (kb / "qa" / "o-que-e-o-cauc.yml").write_text(
+        "tema: o-que-e-o-cauc\nperguntas:\n  o_que_e:\n    - o que e o cauc de teste\n"
+        "  prazos:\n    - quando vence de teste\n", encoding="utf-8")
+    found = problems(kb)
+    assert any("knowledge/qa/o-que-e-o-cauc.yml:5: unknown question type 'prazos'" in p
+               and "como_regularizar" in p for p in found)
+
+
+@pytest.mark.parametrize("empty", ["", " []"])
+def test_empty_question_type_names_its_line(kb: Path, empty: str) -> None:
+    (kb / "qa" / "o-que-e-o-cauc.yml").write_text(
+        f"tema: o-que-e-o-cauc\nperguntas:\n  geral:\n    - cauc de teste\n  prazo:{empty}\n",
+        encoding="utf-8")
+    assert any("o-que-e-o-cauc.yml:5: question type 'prazo' has no questions" in p
+               for p in problems(kb))
+
+
+def test_repeated_question_type_is_reported(kb: Path) -> None:
+    (kb / "qa" / "o-que-e-o-cauc.yml").write_text(
+        "tema: o-que-e-o-cauc\nperguntas:\n  geral:\n    - cauc de teste\n"
+        "  geral:\n    - outro cauc de teste\n", encoding="utf-8")
+    assert any("o-que-e-o-cauc.yml:5: question type 'geral' appears twice" in p
+               for p in problems(kb))
+
+
+def test_empty_perguntas_mapping_is_reported(kb: Path) -> None:
+    (kb / "qa" / "o-que-e-o-cauc.yml").write_text(
+        "tema: o-que-e-o-cauc\nperguntas: {}\n", encoding="utf-8")
+    assert any("'perguntas' must be a non-empty list, or a mapping of question types" in p
+               for p in problems(kb))
+
+
+# --- item synonyms --------------------------------------------------------------------
+
+
+def second_item(kb: Path, sinonimos: str) -> None:
+    """Item 3.2.1 with the given ``sinonimos`` line, in the fixture's trilha."""
+    front = ITEM_FRONT.replace("3.2.2", "3.2.1").replace('relacionados: ["3.2.1"]',
+                                                         'relacionados: ["3.2.2"]')
+    front = "\n".join(sinonimos if line.startswith("sinonimos:") else line
+                      for line in front.split("\n"))
+    (kb / "itens" / "3.2.1.md").write_text(front + item_body(), encoding="utf-8")
+    (kb / "trilhas.yml").write_text(
+        "- id: financas\n  titulo: T\n"
+        "  conteudos: [tema-o-que-e-o-cauc, item-3.2.2, item-3.2.1]\n", encoding="utf-8")
+
+
+def sinonimos_line() -> int:
+    return ITEM_FRONT.split("\n").index(
+        next(line for line in ITEM_FRONT.split("\n") if line.startswith("sinonimos:"))) + 1
+
+
+def test_second_item_with_own_synonyms_loads(kb: Path) -> None:
+    second_item(kb, 'sinonimos: ["publicação do rreo de teste", "atestado do rreo de teste"]')
+    synonyms = load_knowledge(kb).item_synonyms()
+    assert synonyms["publicacao do rreo de teste"] == "3.2.1"
+    assert synonyms["envio do rreo de teste"] == "3.2.2"
+
+
+def test_synonym_shared_by_two_items_is_rejected(kb: Path) -> None:
+    second_item(kb, 'sinonimos: ["atestado do rreo de teste", "Envio do RREO de teste"]')
+    assert any("synonym 'Envio do RREO de teste' must be lower-case" in p
+               for p in problems(kb))
+    second_item(kb, 'sinonimos: ["atestado do rreo de teste", "envio do rreo de teste"]')
+    found = problems(kb)
+    assert f"knowledge/itens/3.2.2.md:{sinonimos_line()}: synonym 'envio do rreo de teste' " \
+        "is also a synonym of item 3.2.1 (knowledge/itens/3.2.1.md); a synonym names one " \
+        "item" in found
+
+
+def test_synonym_compared_without_accents_and_punctuation(kb: Path) -> None:
+    second_item(kb, 'sinonimos: ["homologacao do rreo, de teste"]')
+    assert any("synonym 'homologação do rreo de teste' is also a synonym of item 3.2.1" in p
+               for p in problems(kb))
+
+
+@pytest.mark.parametrize(("synonym", "message"), [
+    ("3.2.1", "synonym '3.2.1' is the code of item 3.2.1"),
+    ("rreo", "synonym 'rreo' is too generic"),
+    ("Siope", "synonym 'Siope' must be lower-case"),
+    ("", "empty synonym"),
+])
+def test_bad_synonym_is_rejected_with_its_line(kb: Path, synonym: str, message: str) -> None:
+    broken = ITEM_FRONT.replace('sinonimos: ["envio do rreo de teste"',
+                                f'sinonimos: ["{synonym}", "envio do rreo de teste"')
+    (kb / "itens" / "3.2.2.md").write_text(broken + item_body(), encoding="utf-8")
+    assert any(f"3.2.2.md:{sinonimos_line()}: {message}" in p for p in problems(kb))
+
+
+def test_synonyms_are_only_for_items(kb: Path) -> None:
+    tema = (kb / "temas" / "o-que-e-o-cauc.md").read_text(encoding="utf-8")
+    (kb / "temas" / "o-que-e-o-cauc.md").write_text(
+        tema.replace("formato: texto\n", "formato: texto\nsinonimos: [\"cauc de teste\"]\n"),
+        encoding="utf-8")
+    assert any("o-que-e-o-cauc.md:6: 'sinonimos' is only for items" in p for p in problems(kb))
+
+
+def test_mentions_are_whole_words_longest_first() -> None:
+    names = {"rreo": "A", "anexo 8 do rreo": "B", "siafi": "C", "siafic": "D", "aro": "E"}
+    assert find_mentions("o Anexo 8 do RREO e o rreo, claro", names) == ["B", "A"]
+    assert find_mentions("siafic da câmara; SIAFI.", names) == ["D", "C"]
+    assert find_mentions("nada aqui", names) == []
+
+
+# --- source systems -------------------------------------------------------------------
+
+
+def write_systems(kb: Path, text: str) -> None:
+    (kb / SYSTEMS_FILE).write_text(text, encoding="utf-8")
+
+
+def test_systems_file_is_optional(kb: Path) -> None:
+    (kb / SYSTEMS_FILE).unlink()
+    assert load_knowledge(kb).systems == []
+
+
+def test_system_items_must_exist(kb: Path) -> None:
+    write_systems(kb, '- nome: A\n  itens: ["9.9"]\n- nome: B\n  itens: ["4.2"]\n'
+                      "- nome: C\n  sinonimos: [c]\n")
+    found = problems(kb)
+    assert any("entidades.yml:2: system 'A' names unknown item code '9.9'" in p for p in found)
+    assert any("entidades.yml:3: system 'B' feeds item 4.2, which has no document" in p
+               for p in found)
+    assert any("entidades.yml:5: system 'C' needs 'itens'" in p for p in found)
+
+
+def test_system_names_are_unique(kb: Path) -> None:
+    write_systems(kb, '- nome: Siconfi\n  itens: ["3.2.2"]\n'
+                      '- nome: Outro\n  sinonimos: ["siconfi"]\n  itens: ["3.2.2"]\n')
+    assert any("entidades.yml:3: 'siconfi' names both 'Siconfi' and 'Outro'" in p
+               for p in problems(kb))
+
+
+def test_system_name_is_an_item_synonym_only_if_it_feeds_that_item_alone(kb: Path) -> None:
+    write_systems(kb, '- nome: Sistema\n  sinonimos: ["rreo no siconfi de teste"]\n'
+                      '  itens: ["3.2.2"]\n')
+    assert load_knowledge(kb).system_synonyms()["rreo no siconfi de teste"] == "Sistema"
+    second_item(kb, 'sinonimos: ["atestado do rreo de teste"]')
+    write_systems(kb, '- nome: Sistema\n  sinonimos: ["rreo no siconfi de teste"]\n'
+                      '  itens: ["3.2.2", "3.2.1"]\n')
+    assert any("'rreo no siconfi de teste' names system 'Sistema', which feeds 3.2.2, 3.2.1, "
+               "so it cannot be a synonym of item 3.2.2 alone" in p for p in problems(kb))
+
+
+# --- the shipped knowledge ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Knowledge:
+    return load_knowledge(KNOWLEDGE)
+
+
+def test_shipped_knowledge_validates(shipped: Knowledge) -> None:
+    assert len([d for d in shipped.documents if d.tipo == "item"]) == len(ITEMS)
+    assert len(shipped.questions) >= 678
+
+
+def test_every_shipped_question_is_typed(shipped: Knowledge) -> None:
+    assert all(q.tipo in QUESTION_TYPES for q in shipped.questions)
+    for path in sorted((KNOWLEDGE / "qa").glob("*.yml")):
+        perguntas = yaml.safe_load(path.read_text(encoding="utf-8"))["perguntas"]
+        assert isinstance(perguntas, dict), f"{path.name} still uses the flat list"
+    used = {q.tipo for q in shipped.questions}
+    assert used == set(QUESTION_TYPES)
+
+
+def test_every_shipped_item_has_synonyms(shipped: Knowledge) -> None:
+    for item in ITEMS:
+        doc = shipped.by_topic(item.code)
+        assert doc is not None and 3 <= len(doc.sinonimos) <= 10, item.code
+    synonyms = shipped.item_synonyms()
+    assert synonyms["anexo 8"] == "3.2.3" and synonyms["crp"] == "4.2"
+    assert shipped.items_mentioned("o anexo 12 do rreo e a msc de encerramento") == [
+        "3.2.4", "3.4.2"]
+
+
+def test_shipped_systems_feed_existing_items(shipped: Knowledge) -> None:
+    names = {s.nome: s.itens for s in shipped.systems}
+    assert names["CADPREV"] == ("4.2",) and "3.2.3" in names["SIOPE"]
+    assert shipped.system_synonyms()["siconv"] == "Transferegov.br"
