@@ -22,8 +22,10 @@ from fastapi.staticfiles import StaticFiles
 from markdown_it import MarkdownIt
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.channels import install_channels, running_channels
 from api.engine import EngineClient, normalize_messages
 from api.schemas import ChatRequest, ChatResponse, ComponentHealth, ErrorBody, HealthResponse
+from iara.db import Database
 from iara.services import encoder_spec
 from iara.settings import Settings, get_settings
 from index.artifact import check_manifest, read_manifest
@@ -70,11 +72,16 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
-        async with httpx.AsyncClient(timeout=settings.engine_timeout_s,
-                                     transport=transport) as client:
-            app.state.engine = EngineClient(client, str(settings.rasa_url), token)
-            app.state.http = client
-            yield
+        app.state.db = Database(settings.database_url)
+        try:
+            async with httpx.AsyncClient(timeout=settings.engine_timeout_s,
+                                         transport=transport) as client:
+                app.state.engine = EngineClient(client, str(settings.rasa_url), token)
+                app.state.http = client
+                async with running_channels(app, settings):
+                    yield
+        finally:
+            app.state.db.dispose()
 
     app = FastAPI(
         title="Iara API",
@@ -90,6 +97,7 @@ def create_app(
                            allow_methods=["GET", "POST"], allow_headers=["Content-Type"],
                            max_age=600)
     _install_error_handlers(app)
+    install_channels(app, settings)
     chat_page_headers = {"Content-Security-Policy": chat_page_csp(settings.allowed_origins)}
 
     @app.get("/", include_in_schema=False)

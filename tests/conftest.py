@@ -15,6 +15,16 @@ from index.chunks import knowledge_chunks
 from index.encoder import HashEncoder
 from index.knowledge import Knowledge, load_knowledge
 from index.retriever import Retriever
+from tests.standins import (
+    TELEGRAM_TOKEN,
+    WHATSAPP_ACCESS_TOKEN,
+    WHATSAPP_PHONE_NUMBER_ID,
+    WHATSAPP_VERSION,
+    channel_settings,
+)
+from tests.standins.server import serving
+from tests.standins.telegram import TelegramStandIn
+from tests.standins.whatsapp import WhatsAppStandIn
 
 
 @pytest.fixture(scope="session")
@@ -53,10 +63,30 @@ def stack_test_settings(tmp: Path, **overrides: object) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def stack_overrides() -> dict[str, object]:
+def telegram_standin() -> Iterator[TelegramStandIn]:
+    """A stand-in of the Telegram Bot API on a free local port (records the calls)."""
+    standin = TelegramStandIn(TELEGRAM_TOKEN)
+    with serving(standin.app) as server:
+        standin.url = server.url
+        yield standin
+
+
+@pytest.fixture(scope="session")
+def whatsapp_standin() -> Iterator[WhatsAppStandIn]:
+    """A stand-in of the WhatsApp Cloud API (Graph API) on a free local port."""
+    standin = WhatsAppStandIn(WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID,
+                              WHATSAPP_VERSION)
+    with serving(standin.app) as server:
+        standin.url = server.url
+        yield standin
+
+
+@pytest.fixture(scope="session")
+def stack_overrides(telegram_standin: TelegramStandIn,
+                    whatsapp_standin: WhatsAppStandIn) -> dict[str, object]:
     """Extra settings for the shared stack (e.g. the addresses of platform stand-ins);
     fixtures that need them are added here, once, for the whole session."""
-    return {}
+    return channel_settings(telegram_standin.url, whatsapp_standin.url)
 
 
 @pytest.fixture(scope="session")
