@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
 from rasa_sdk.executor import ActionExecutor
 
-from iara.nlu_export import INTENT, render_nlu
+from iara.nlu_export import INTENT_BY_TYPE, annotate, find_spans, render_nlu
 from iara.settings import get_settings
 from index.knowledge import Knowledge
 
@@ -26,9 +27,15 @@ def nlu_examples(knowledge: Knowledge) -> dict[str, list[str]]:
     for document in documents:
         for block in document.get("nlu", []):
             if "intent" in block:
-                lines = [line[2:] for line in block["examples"].splitlines() if line.strip()]
+                lines = [strip_markup(line[2:]) for line in block["examples"].splitlines()
+                         if line.strip()]
                 examples.setdefault(block["intent"], []).extend(lines)
     return examples
+
+
+def strip_markup(example: str) -> str:
+    """An annotated example back to its text: '[crp]{"entity": ...}' -> 'crp'."""
+    return re.sub(r"\[([^\]]+)\](?:\{[^}]*\}|\([^)]*\))", r"\1", example)
 
 
 def test_every_domain_action_is_implemented() -> None:
@@ -61,15 +68,34 @@ def test_rules_use_only_domain_intents_and_actions() -> None:
 def test_responses_used_by_actions_exist() -> None:
     domain = load(ROOT / "domain.yml")
     source = "".join(p.read_text() for p in (ROOT / "bot" / "actions").glob("*.py"))
-    for name in ("utter_nao_sei", "utter_erro_conhecimento"):
-        assert f'"{name}"' in source and name in domain["responses"]
+    used = set(re.findall(r'"(utter_\w+)"', source))
+    assert {"utter_nao_sei", "utter_perguntar_item", "utter_transferir_humano"} <= used
+    assert used <= set(domain["responses"])
 
 
-def test_generated_nlu_holds_every_knowledge_question(knowledge: Knowledge) -> None:
-    generated = yaml.safe_load(render_nlu(knowledge))["nlu"][0]
-    examples = [line[2:] for line in generated["examples"].splitlines() if line.strip()]
-    assert generated["intent"] == INTENT
-    assert sorted(examples) == sorted({q.text for q in knowledge.questions})
+def test_generated_nlu_holds_every_question_under_its_type(knowledge: Knowledge) -> None:
+    blocks = [b for b in yaml.safe_load(render_nlu(knowledge))["nlu"] if "intent" in b]
+    generated = {(b["intent"], strip_markup(line[2:]))
+                 for b in blocks for line in b["examples"].splitlines() if line.strip()}
+    expected = {(INTENT_BY_TYPE[q.tipo], " ".join(q.text.split())) for q in knowledge.questions}
+    assert generated == expected
+    domain = load(ROOT / "domain.yml")
+    assert set(INTENT_BY_TYPE.values()) <= set(domain["intents"])
+
+
+def test_synonyms_and_codes_are_annotated_as_entities() -> None:
+    vocab = {"anexo 8": ("item", "3.2.3"), "siconfi": ("sistema", "Siconfi"),
+             "cnd": ("item", "1.1")}
+    text = "O Anexo 8 do 6º bimestre foi pro Siconfi? e o item 4.2 e a CNDX?"
+    spans = find_spans(text, vocab)
+    assert [(text[s.start:s.end], s.entity, s.value) for s in spans] == [
+        ("Anexo 8", "item", "3.2.3"), ("6º bimestre", "periodo", "6º bimestre"),
+        ("Siconfi", "sistema", "Siconfi"), ("4.2", "item", "4.2")]
+    assert annotate(text, spans) == (
+        'O [Anexo 8]{"entity": "item", "value": "3.2.3"} do [6º bimestre](periodo) foi pro '
+        '[Siconfi]{"entity": "sistema", "value": "Siconfi"}? e o item [4.2](item) e a CNDX?')
+    # Legal references are not periods; a code that is no CAUC item is no entity.
+    assert find_spans("lei 10.522/2002, item 9.9", vocab) == []
 
 
 def test_no_dev_question_leaks_into_training(knowledge: Knowledge) -> None:

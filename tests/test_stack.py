@@ -66,6 +66,58 @@ def test_restart_forgets_the_topic(stack: Stack) -> None:
     assert tracker["slots"]["ultimo_topico"] is None
 
 
+def test_a_pendencia_without_item_asks_back_then_answers_the_chosen_item(stack: Stack) -> None:
+    asked = chat(stack, "e2e-pendencia", "estou com pendência no cauc")["messages"]
+    assert len(asked) == 1 and asked[0]["sources"] == []
+    assert "Qual item do extrato" in asked[0]["text"]
+    button = asked[0]["buttons"][0]
+    assert button["payload"] == '/perguntar_como_regularizar{"item":"3.2.3"}'
+    answer = chat(stack, "e2e-pendencia", button["payload"])["messages"]
+    assert answer[0]["sources"][0]["item"] == "3.2.3"
+    assert answer[0]["sources"][0]["title"].endswith("› Como regularizar")
+
+
+def test_feedback_is_stored_and_a_person_can_be_asked_for(stack: Stack) -> None:
+    from sqlalchemy import select
+
+    from iara.db import Database, Feedback, UnansweredQuestion
+
+    answer = chat(stack, "e2e-feedback", "qual a base legal do item 1.5?")["messages"]
+    assert answer[0]["sources"][0]["item"] == "1.5"
+    not_useful = next(b for b in answer[0]["buttons"] if "nao_util" in b["payload"])
+    reply = chat(stack, "e2e-feedback", not_useful["payload"])["messages"]
+    assert reply[0]["sources"] == [] and reply[0]["buttons"][0]["payload"] == "/pedir_humano"
+    handoff = chat(stack, "e2e-feedback", "quero falar com uma pessoa")["messages"]
+    assert handoff[0]["handoff"] is True and "perguntas frequentes" in handoff[0]["text"]
+    with Database(stack.settings.database_url).session() as session:
+        feedback = session.scalars(select(Feedback).where(
+            Feedback.sender == "web:e2e-feedback")).one()
+        queued = session.scalars(select(UnansweredQuestion).where(
+            UnansweredQuestion.sender == "web:e2e-feedback")).all()
+    assert (feedback.value, feedback.item, feedback.channel) == ("nao_util", "1.5", "web")
+    assert feedback.question == "qual a base legal do item 1.5?"
+    assert sorted(q.reason for q in queued) == ["handoff", "nao_util"]
+
+
+def test_the_learning_path_continues_where_the_gestor_is(stack: Stack) -> None:
+    answer = chat(stack, "e2e-trilha", RREO_QUESTION)["messages"]
+    offer = answer[1]
+    assert "Obrigações de transparência" in offer["text"] and "Item 3.2.3" in offer["text"]
+    step = chat(stack, "e2e-trilha", offer["buttons"][0]["payload"])["messages"]
+    assert step[0]["text"].startswith('Trilha "Obrigações de transparência (grupo III)", '
+                                      "conteúdo 5 de 12")
+    assert step[0]["sources"][0]["url"].endswith("/conteudos/item-3.2.3")
+    following = chat(stack, "e2e-trilha", "próximo conteúdo")["messages"]
+    assert "conteúdo 6 de 12: Item 3.2.4" in following[0]["text"]
+
+
+def test_help_is_available_at_any_time(stack: Stack) -> None:
+    chat(stack, "e2e-help", RREO_QUESTION)
+    messages = chat(stack, "e2e-help", "ajuda")["messages"]
+    assert "Posso explicar" in messages[0]["text"] and messages[0]["sources"] == []
+    assert "/pedir_humano" in [b["payload"] for b in messages[0]["buttons"]]
+
+
 def test_greeting_offers_topic_buttons(stack: Stack) -> None:
     messages = chat(stack, "e2e-oi", "oi")["messages"]
     assert "Iara" in messages[0]["text"]

@@ -91,9 +91,8 @@ class ActionAnswerFromKnowledge(Action):
         latest = tracker.latest_message or {}
         intent = (latest.get("intent") or {}).get("name") or "perguntar_conhecimento"
         question_type = QUESTION_INTENTS.get(intent)
-        item = entity(tracker, "item")
-        item = item if item in BY_CODE else None
         question = str(latest.get("text") or "")
+        item = self._item(tracker, question)
         if question.startswith("/"):  # a button payload: ask about the item it names
             question = BY_CODE[item].title if item else ""
         context = tracker.get_slot(TOPIC_SLOT)
@@ -123,6 +122,19 @@ class ActionAnswerFromKnowledge(Action):
         dispatcher.utter_message(json_message=answer_message(answer))
         events = [SlotSet(TOPIC_SLOT, answer.topic), SlotSet(CONTENT_SLOT, answer.doc_id)]
         return events + self._offer_trilha(dispatcher, tracker, answer.doc_id)
+
+    def _item(self, tracker: Tracker, question: str) -> str | None:
+        """The item the message names: the NLU's entity, else a system that feeds one
+        item only, else the one item whose synonym the text contains."""
+        item = entity(tracker, "item")
+        if item in BY_CODE:
+            return item
+        system = entity(tracker, "sistema")
+        feeds = next((s.itens for s in self.knowledge.systems if s.nome == system), ())
+        if len(feeds) == 1:
+            return feeds[0]
+        mentioned = self.knowledge.items_mentioned(question) if question else []
+        return mentioned[0] if len(set(mentioned)) == 1 else None
 
     def _offer_trilha(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                       doc_id: str | None) -> list[dict[str, Any]]:
