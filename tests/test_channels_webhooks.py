@@ -358,3 +358,18 @@ def test_whatsapp_image_gets_the_text_only_reply(
     client.post("/webhooks/whatsapp", content=raw, headers=headers)
     calls = whatsapp_standin.recorder.wait_for(lambda c: c.body.get("to") == wa_id, timeout=20)
     assert texts(calls) == [UNSUPPORTED_TEXT]
+
+
+# --- Sending outside a conversation turn (CAUC alerts) -------------------------------------
+
+def test_send_text_reaches_both_platforms_split_like_answers(
+        client: TestClient, telegram_standin: TelegramStandIn,
+        whatsapp_standin: WhatsAppStandIn) -> None:
+    runtime = client.app.state.channels  # type: ignore[attr-defined]
+    chat_id, wa_id = new_id(), f"55{new_id()}"
+    alert = "O item 3.2.2 do seu município passou a \"a comprovar\". " * 90  # ~5,000 chars
+    assert client.portal is not None
+    client.portal.call(runtime.send_text, "telegram", str(chat_id), alert)
+    client.portal.call(runtime.send_text, "whatsapp", wa_id, "Alerta do CAUC.")
+    assert [len(t) <= 4096 for t in texts(telegram_standin.sent(chat_id))] == [True, True]
+    assert texts(whatsapp_standin.sent(wa_id)) == ["Alerta do CAUC."]

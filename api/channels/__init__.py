@@ -45,7 +45,7 @@ async def running_channels(app: FastAPI, settings: Settings) -> AsyncIterator[No
     db = app.state.db
     await asyncio.to_thread(db.ensure_ready)  # fail at start-up, not on the first message
     async with httpx.AsyncClient(timeout=PLATFORM_TIMEOUT) as http:
-        runtime = ChannelRuntime(db, app.state.engine, http, RetryPolicy(
+        runtime = ChannelRuntime(db, app.state.engine, RetryPolicy(
             settings.channel_send_attempts, settings.channel_retry_backoff_s))
         if settings.telegram_enabled:
             runtime.channels["telegram"] = TelegramChannel(http, settings)

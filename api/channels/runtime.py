@@ -14,8 +14,6 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
-import httpx
-
 from api.channels import store
 from api.channels.common import (
     ENGINE_DOWN_TEXT,
@@ -43,8 +41,8 @@ class Channel(Protocol):
     async def acknowledge(self, inbound: Inbound) -> None:
         """Best-effort signs of life before the answer (callback answer, typing…)."""
 
-    def render(self, inbound: Inbound, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The platform request bodies that show ``messages`` to the person."""
+    def render(self, chat_id: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The platform request bodies that show ``messages`` in chat ``chat_id``."""
 
     async def send(self, body: dict[str, Any]) -> Any:
         """Send one rendered body; raises ``PlatformError``."""
@@ -55,11 +53,9 @@ def plain(text: str) -> dict[str, Any]:
 
 
 class ChannelRuntime:
-    def __init__(self, db: Database, engine: EngineClient, http: httpx.AsyncClient,
-                 policy: RetryPolicy) -> None:
+    def __init__(self, db: Database, engine: EngineClient, policy: RetryPolicy) -> None:
         self.db = db
         self.engine = engine
-        self.http = http
         self.policy = policy
         self.channels: dict[str, Channel] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -80,6 +76,14 @@ class ChannelRuntime:
             new += 1
             self._spawn(self._process(channel, inbound))
         return new
+
+    async def send_text(self, platform: str, chat_id: str, text: str) -> None:
+        """Send a plain text outside a conversation turn (e.g. a CAUC alert), split like
+        any answer; raises ``PlatformError`` (or KeyError for a channel that is off).
+        Recording the delivery is the caller's (it knows the message's key)."""
+        channel = self.channels[platform]
+        for body in channel.render(chat_id, [plain(text)]):
+            await channel.send(body)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coroutine)
@@ -119,7 +123,7 @@ class ChannelRuntime:
         refs = refs_in(messages, channel.button_data_bytes)
         if refs:
             await asyncio.to_thread(store.save_refs, self.db, channel.platform, refs)
-        bodies = channel.render(inbound, messages)
+        bodies = channel.render(inbound.chat_id, messages)
         logger.info("%s update %s: %d message(s) from the engine, %d to send",
                     inbound.platform, inbound.update_id, len(messages), len(bodies))
         for number, body in enumerate(bodies):

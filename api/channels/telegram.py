@@ -72,8 +72,8 @@ class TelegramChannel:
             await self.call("sendChatAction", {"chat_id": chat_ref(inbound.chat_id),
                                                "action": "typing"})
 
-    def render(self, inbound: Inbound, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return render_messages(inbound.chat_id, messages)
+    def render(self, chat_id: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return render_messages(chat_id, messages)
 
     async def send(self, body: dict[str, Any]) -> Any:
         return await self.call("sendMessage", body)

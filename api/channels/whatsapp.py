@@ -80,8 +80,8 @@ class WhatsAppChannel:
         await self.send({"messaging_product": "whatsapp", "status": "read",
                          "message_id": inbound.update_id})
 
-    def render(self, inbound: Inbound, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return render_messages(inbound.chat_id, messages)
+    def render(self, chat_id: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return render_messages(chat_id, messages)
 
     async def send(self, body: dict[str, Any]) -> Any:
         try:
