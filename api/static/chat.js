@@ -18,6 +18,11 @@
     video: "vídeo", "vídeo": "vídeo", podcast: "podcast", cartilha: "cartilha", pdf: "PDF",
     entrevista: "entrevista", artigo: "artigo"
   };
+  // Thumbs drawn as SVG: the bot's emoji titles ("👍 Útil") show as boxes where the
+  // computer has no emoji font. Path: Material Icons "thumb_up" (Apache 2.0).
+  var THUMB = "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-" +
+    ".44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 " +
+    "1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z";
   var URL_RE = /\bhttps?:\/\/[^\s<>"']*[^\s<>"'.,;:!?)\]]/g;
 
   var log = document.getElementById("log");
@@ -122,6 +127,21 @@
     return a;
   }
 
+  function thumb(down) {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    svg.setAttribute("class", "thumb");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", THUMB);
+    path.setAttribute("fill", "currentColor");
+    if (down) { path.setAttribute("transform", "rotate(180 12 12)"); }
+    svg.appendChild(path);
+    return svg;
+  }
+
   // Plain text with its web addresses turned into links; never parsed as HTML.
   function appendText(parent, text) {
     var last = 0;
@@ -172,9 +192,17 @@
     group.appendChild(el("span", "feedback-question", "Esta resposta ajudou?"));
     var thanks = el("span", "feedback-thanks", "Obrigada pela avaliação!");
     buttons.forEach(function (b) {
-      var button = el("button", "feedback-button", b.title);
+      var value = feedbackValue(b.payload);
+      var button = el("button", "feedback-button");
+      var words = b.title.replace(/^[^\p{L}\p{N}]+/u, "");
+      if (FEEDBACK_LABELS[value] && words) {
+        button.appendChild(thumb(value !== "util"));
+        button.appendChild(document.createTextNode(words));
+      } else {
+        button.textContent = b.title;
+      }
       button.type = "button";
-      button.setAttribute("aria-label", FEEDBACK_LABELS[feedbackValue(b.payload)] || b.title);
+      button.setAttribute("aria-label", FEEDBACK_LABELS[value] || b.title);
       button.dataset.payload = b.payload;
       if (entry.rated) {
         button.disabled = true;
