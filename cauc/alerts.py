@@ -34,6 +34,7 @@ from cauc.queries import (
     compare_states,
     diff_snapshots,
     snapshot_for,
+    split_events,
 )
 from cauc.resolve import ESTADO, MUNICIPIO, EnteRef, _ref
 from cauc.status import PENDING, Status
@@ -151,7 +152,6 @@ def _alerts(session: Any, previous: Snapshot, snapshot: Snapshot, expiry_days: i
     if not subscriptions:
         return []
     events = diff_snapshots(session, previous, snapshot, share).events
-    wide = {(e.item, e.direction, e.status) for e in events}
     subscribed = {ibge for ibge, _, _ in subscriptions}
     states: dict[tuple[int, str], dict[str, ItemStatusRow]] = defaultdict(dict)
     for row in session.scalars(select(ItemStatusRow).where(
@@ -165,11 +165,11 @@ def _alerts(session: Any, previous: Snapshot, snapshot: Snapshot, expiry_days: i
         if not old or not new:
             texts[ibge] = None
             continue
-        changes = [c for c in compare_states(old, new)
-                   if (c.code, "passou_a", c.after) not in wide
-                   and (c.code, "deixou_de", c.before) not in wide]
-        expiring = _newly_expiring(old, new, previous.snapshot_date, snapshot.snapshot_date,
-                                   expiry_days)
+        changes, _ = split_events(compare_states(old, new), events)
+        changed = {c.code for c in changes}  # a resolved line already shows its date
+        expiring = [i for i in _newly_expiring(old, new, previous.snapshot_date,
+                                               snapshot.snapshot_date, expiry_days)
+                    if i.code not in changed]
         texts[ibge] = _text(session, ibge, snapshot, previous, changes, expiring, events, new,
                             expiry_days)
     return [Alert(alert_key(snapshot.snapshot_date, ibge, channel, user), channel, user, ibge,

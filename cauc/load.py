@@ -173,9 +173,11 @@ def _insert_statuses(session: Session, snapshot_id: int, rows: list[StatusRow]) 
     if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
         driver = connection.connection.driver_connection
         assert driver is not None
-        with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
-            for ibge, item, status, valid_until in rows:
-                copy.write_row((snapshot_id, ibge, item, status, valid_until))
+        with driver.cursor() as cursor:
+            with cursor.copy(_COPY) as copy:
+                for ibge, item, status, valid_until in rows:
+                    copy.write_row((snapshot_id, ibge, item, status, valid_until))
+            cursor.execute("ANALYZE cauc_statuses")  # plan the next diffs with real counts
         return
     if connection.dialect.name == "sqlite":
         # Straight to the driver: SQLAlchemy's per-row parameter processing would be 2/3 of

@@ -104,9 +104,19 @@ def diff_text(diff: EnteDiff) -> str:
         return (f"{diff.ente.label}: só há uma posição carregada ({d(diff.snapshot_date)}); "
                 "ainda não dá para comparar.")
     head = f"{diff.ente.label} no CAUC, de {d(diff.previous_date)} para {d(diff.snapshot_date)}:"
+    lines = [head, *_changes_block(diff.changes)]
     if not diff.changes:
-        return f"{head}\nNenhuma mudança de situação nos itens."
-    return "\n".join([head, *_changes_block(diff.changes)])
+        lines.append("Nenhuma mudança de situação nos itens deste ente.")
+    lines += _events_block(diff.events, diff.ente)
+    return "\n".join(lines)
+
+
+def _events_block(events: list[ItemEvent], ente: EnteRef) -> list[str]:
+    if not events:
+        return []
+    word = "estados" if ente.kind == "estado" else "municípios"
+    return ["Aviso geral (vale para todos, não só para este ente):",
+            *(event_line(e, word) for e in events)]
 
 
 def event_line(event: ItemEvent, entes_word: str = "entes") -> str:
@@ -127,10 +137,7 @@ def alert_text(ente: EnteRef, snapshot_date: date, previous_date: date,
     if expiring:
         lines.append(f"Comprovação que vence nos próximos {expiry_days} dias:")
         lines += _state_lines(expiring, with_date=True)
-    if events:
-        word = "estados" if ente.kind == "estado" else "municípios"
-        lines.append("Aviso geral (vale para todos, não só para este ente):")
-        lines += [event_line(e, word) for e in events]
+    lines += _events_block(events, ente)
     lines.append("Situação atual: " + (
         _plural(pendencias, "item a comprovar ou vencido.", "itens a comprovar ou vencidos.")
         if pendencias else "nenhum item a comprovar ou vencido."))

@@ -120,7 +120,8 @@ class EnteDiff:
     ente: EnteRef
     snapshot_date: date
     previous_date: date | None  # None: only one snapshot holds this ente
-    changes: list[ItemChange]
+    changes: list[ItemChange]  # this ente's own changes
+    events: list[ItemEvent] = field(default_factory=list)  # item-wide, left out of changes
 
     def of(self, change: Change) -> list[ItemChange]:
         return [c for c in self.changes if c.change == change]
@@ -289,8 +290,10 @@ def expiring_items(db: Database, ibge: str, days: int = DEFAULT_EXPIRY_DAYS,
     return situation(db, ibge, on).expiring(days)
 
 
-def ente_diff(db: Database, ibge: str) -> EnteDiff:
-    """Status changes of one ente between the two latest snapshots that hold it."""
+def ente_diff(db: Database, ibge: str, share: float = DEFAULT_EVENT_SHARE) -> EnteDiff:
+    """Status changes of one ente between the two latest snapshots that hold it. A change
+    that happened to (nearly) every ente (e.g. an item switched off) is not this ente's
+    news: it goes to ``events``, not ``changes``."""
     with db.session() as session:
         ente = _ente(session, ibge)
         snapshots = _snapshots_of_ente(session, ibge, None, 2)
@@ -300,8 +303,51 @@ def ente_diff(db: Database, ibge: str) -> EnteDiff:
         if len(snapshots) == 1:
             return EnteDiff(ente, snapshots[0].snapshot_date, None, [])
         old = _states(session, snapshots[1].id, ibge)
-    return EnteDiff(ente, snapshots[0].snapshot_date, snapshots[1].snapshot_date,
-                    compare_states(old, new))
+        changes = compare_states(old, new)
+        events = _events_of_items(session, snapshots[1].id, snapshots[0].id,
+                                  [c.code for c in changes], share) if changes else []
+    own, wide = split_events(changes, events)
+    return EnteDiff(ente, snapshots[0].snapshot_date, snapshots[1].snapshot_date, own, wide)
+
+
+def split_events(changes: list[ItemChange],
+                 events: list[ItemEvent]) -> tuple[list[ItemChange], list[ItemEvent]]:
+    """(the ente's own changes, the item-wide events among its changes)."""
+    def event_of(c: ItemChange) -> ItemEvent | None:
+        return next((e for e in events if e.item == c.code and (
+            (e.direction == "passou_a" and e.status == c.after)
+            or (e.direction == "deixou_de" and e.status == c.before))), None)
+
+    own = [c for c in changes if event_of(c) is None]
+    wide = [e for e in events if any(event_of(c) is e for c in changes)]
+    return own, wide
+
+
+def _transitions(session: Session, old_id: int, new_id: int,
+                 items: list[str] | None = None) -> Any:
+    """(item, status before, status after, entes) over the entes both snapshots hold."""
+    o, n = aliased(ItemStatusRow), aliased(ItemStatusRow)
+    statement = (select(n.item, o.status, n.status, func.count())
+                 .select_from(n).join(o, and_(o.snapshot_id == old_id, o.ibge == n.ibge,
+                                              o.item == n.item))
+                 .where(n.snapshot_id == new_id)
+                 .group_by(n.item, o.status, n.status))
+    if items is not None:
+        statement = statement.where(n.item.in_(items))
+    return session.execute(statement)
+
+
+def _events_of_items(session: Session, old_id: int, new_id: int, items: list[str],
+                     share: float) -> list[ItemEvent]:
+    totals: Counter[str] = Counter()
+    became: dict[str, Counter[str]] = defaultdict(Counter)
+    left: dict[str, Counter[str]] = defaultdict(Counter)
+    for item, before, after, count in _transitions(session, old_id, new_id, items):
+        totals[item] += count
+        if before != after:
+            became[item][after] += count
+            left[item][before] += count
+    return find_events(totals, became, left, share)
 
 
 def compare_states(old: dict[str, Any], new: dict[str, Any]) -> list[ItemChange]:
@@ -364,18 +410,12 @@ def snapshot_diff(db: Database, new: date | None = None, old: date | None = None
 
 def diff_snapshots(session: Session, old: Snapshot, new: Snapshot,
                    share: float = DEFAULT_EVENT_SHARE) -> SnapshotDiff:
-    o, n = aliased(ItemStatusRow), aliased(ItemStatusRow)
-    joined = (select(n.item, o.status, n.status, func.count())
-              .select_from(n).join(o, and_(o.snapshot_id == old.id, o.ibge == n.ibge,
-                                           o.item == n.item))
-              .where(n.snapshot_id == new.id)
-              .group_by(n.item, o.status, n.status))
     by_item: dict[str, dict[str, int]] = defaultdict(dict)
     by_change: Counter[str] = Counter()
     totals: Counter[str] = Counter()
     became: dict[str, Counter[str]] = defaultdict(Counter)
     left: dict[str, Counter[str]] = defaultdict(Counter)
-    for item, before, after, count in session.execute(joined):
+    for item, before, after, count in _transitions(session, old.id, new.id):
         totals[item] += count
         if before == after:
             continue
@@ -384,6 +424,7 @@ def diff_snapshots(session: Session, old: Snapshot, new: Snapshot,
         became[item][after] += count
         left[item][before] += count
     events = find_events(totals, became, left, share)
+    o, n = aliased(ItemStatusRow), aliased(ItemStatusRow)
     entes_changed = session.scalar(
         select(func.count(distinct(n.ibge))).select_from(n)
         .join(o, and_(o.snapshot_id == old.id, o.ibge == n.ibge, o.item == n.item))

@@ -582,8 +582,9 @@ def cmd_cauc_show(args: argparse.Namespace) -> int:
     from cauc.messages import situation_text
     from cauc.queries import situation
 
+    on = _date_option(args.date)
     db = _cauc_db()
-    result = situation(db, _resolve_ente(db, args.ente).ibge, _date_option(args.date))
+    result = situation(db, _resolve_ente(db, args.ente).ibge, on)
     days = _settings().cauc_expiry_days
     print(json.dumps(result.to_json(days), ensure_ascii=False, indent=2) if args.json
           else situation_text(result, days))
