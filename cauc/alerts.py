@@ -17,10 +17,11 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from cauc.errors import EnteNotFoundError, SnapshotNotFoundError
 from cauc.messages import alert_text
@@ -141,7 +142,7 @@ def alerts_for_snapshot(db: Database, snapshot_date: date, *, kind: str | None =
     return alerts
 
 
-def _alerts(session: Any, previous: Snapshot, snapshot: Snapshot, expiry_days: int,
+def _alerts(session: Session, previous: Snapshot, snapshot: Snapshot, expiry_days: int,
             share: float) -> list[Alert]:
     subscriptions = list(session.execute(
         select(Subscription.ibge, Subscription.channel, Subscription.channel_user)
@@ -177,13 +178,15 @@ def _alerts(session: Any, previous: Snapshot, snapshot: Snapshot, expiry_days: i
             for ibge, channel, user in subscriptions if (text := texts.get(ibge))]
 
 
-def _text(session: Any, ibge: str, snapshot: Snapshot, previous: Snapshot,
+def _text(session: Session, ibge: str, snapshot: Snapshot, previous: Snapshot,
           changes: list[ItemChange], expiring: list[ItemState], events: list[ItemEvent],
           new: dict[str, ItemStatusRow], expiry_days: int) -> str | None:
     if not (changes or expiring or events):
         return None
     pendencias = sum(1 for row in new.values() if row.status in PENDING)
-    return alert_text(_ref(session.get(Ente, ibge)), snapshot.snapshot_date,
+    ente = session.get(Ente, ibge)
+    assert ente is not None  # subscriptions reference entes
+    return alert_text(_ref(ente), snapshot.snapshot_date,
                       previous.snapshot_date, changes, expiring, events, pendencias,
                       expiry_days)
 

@@ -124,8 +124,7 @@ def _upsert_entes(session: Session, parsed: ParsedSnapshot) -> None:
     newest = session.scalar(select(func.max(Snapshot.snapshot_date))
                             .where(Snapshot.kind == parsed.kind))
     refresh = newest is None or parsed.date >= newest
-    existing = {e.ibge: e for e in session.scalars(
-        select(Ente).where(Ente.ibge.in_([p.ibge for p in parsed.entes])))}
+    existing = {e.ibge: e for e in session.scalars(select(Ente).where(Ente.kind == kind))}
     new_rows: list[dict[str, Any]] = []
     for p in parsed.entes:
         fields = {"kind": kind, "name": p.name, "name_key": fold(p.name), "uf": p.uf,
