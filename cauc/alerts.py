@@ -37,7 +37,7 @@ from cauc.queries import (
     snapshot_for,
     split_events,
 )
-from cauc.resolve import ESTADO, MUNICIPIO, EnteRef, _ref
+from cauc.resolve import ESTADO, MUNICIPIO, EnteRef, ente_ref
 from cauc.status import PENDING, Status
 from cauc.text import item_sort_key, item_title
 from iara.db import Database, Delivery, utcnow
@@ -108,7 +108,7 @@ def subscriptions_of(db: Database, channel: str, user: str) -> list[EnteRef]:
             select(Ente).join(Subscription, Subscription.ibge == Ente.ibge)
             .where(Subscription.channel == channel, Subscription.channel_user == user,
                    Subscription.active.is_(True)).order_by(Ente.name_key))
-        return [_ref(e) for e in entes]
+        return [ente_ref(e) for e in entes]
 
 
 # --- Alerts -------------------------------------------------------------------------------
@@ -186,7 +186,7 @@ def _text(session: Session, ibge: str, snapshot: Snapshot, previous: Snapshot,
     pendencias = sum(1 for row in new.values() if row.status in PENDING)
     ente = session.get(Ente, ibge)
     assert ente is not None  # subscriptions reference entes
-    return alert_text(_ref(ente), snapshot.snapshot_date,
+    return alert_text(ente_ref(ente), snapshot.snapshot_date,
                       previous.snapshot_date, changes, expiring, events, pendencias,
                       expiry_days)
 

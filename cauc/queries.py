@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased
 from cauc.errors import EnteNotFoundError, SnapshotNotFoundError
 from cauc.models import Ente, ItemStatusRow, Snapshot
 from cauc.parse import MUNICIPIOS
-from cauc.resolve import EnteRef, _ref
+from cauc.resolve import EnteRef, ente_ref
 from cauc.status import PENDING, Change, Status, classify
 from cauc.text import item_sort_key, item_title
 from iara.db import Database
@@ -259,7 +259,7 @@ def _ente(session: Session, ibge: str) -> EnteRef:
     ente = session.get(Ente, ibge)
     if ente is None:
         raise EnteNotFoundError(f"no ente with IBGE code {ibge} in the loaded CAUC files")
-    return _ref(ente)
+    return ente_ref(ente)
 
 
 def _states(session: Session, snapshot_id: int, ibge: str) -> dict[str, ItemStatusRow]:

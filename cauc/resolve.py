@@ -75,12 +75,12 @@ class Resolution:
         return self.candidates[0] if self.status == "found" else None
 
 
-def _ref(ente: Ente) -> EnteRef:
+def ente_ref(ente: Ente) -> EnteRef:
     return EnteRef(ente.ibge, ente.name, ente.uf, ente.kind, ente.cnpj)
 
 
 def _sorted(entes: list[Ente]) -> list[EnteRef]:
-    return [_ref(e) for e in sorted(entes, key=lambda e: (e.kind != MUNICIPIO, e.uf, e.ibge))]
+    return [ente_ref(e) for e in sorted(entes, key=lambda e: (e.kind != MUNICIPIO, e.uf, e.ibge))]
 
 
 def _outcome(query: str, entes: list[Ente]) -> Resolution:
@@ -216,4 +216,4 @@ def resolve_ente(db: Database, text: str) -> Resolution:
 def get_ente(db: Database, ibge: str) -> EnteRef | None:
     with db.session() as session:
         ente = session.get(Ente, ibge)
-        return _ref(ente) if ente else None
+        return ente_ref(ente) if ente else None
