@@ -41,13 +41,19 @@ def _state_lines(items: Iterable[ItemState], *, with_date: bool = False) -> list
                        if with_date and i.valid_until else "") for i in items]
 
 
-def situation_text(situation: Situation, expiry_days: int = 30) -> str:
-    """One ente's situation: pendências, vencidos, items expiring soon, disabled items."""
+def situation_text(situation: Situation, expiry_days: int = 30,
+                   fixes: dict[str, str] | None = None) -> str:
+    """One ente's situation: pendências, vencidos, items expiring soon, disabled items.
+    ``fixes`` (item code -> one line from the knowledge) follow each pending item."""
     s = situation
+    fixes = fixes or {}
     lines = [f"{s.ente.label} no CAUC, posição de {d(s.snapshot_date)}:"]
     if s.a_comprovar:
         lines.append(_plural(len(s.a_comprovar), "item a comprovar:", "itens a comprovar:"))
-        lines += _state_lines(s.a_comprovar)
+        for state in s.a_comprovar:
+            lines += _state_lines([state])
+            if fixes.get(state.code):
+                lines.append(f"  Como resolver: {fixes[state.code]}")
     if s.vencidos:
         lines.append(_plural(len(s.vencidos), "item com comprovação vencida:",
                              "itens com comprovação vencida:"))

@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     cauc_load.add_argument("files", nargs="+", metavar="FILE")
     cauc_load.add_argument("--replace", action="store_true",
                            help="replace another file already loaded for the same date")
+    cauc_load.add_argument("--notify", action="store_true",
+                           help="then send the subscribers' alerts (Telegram/WhatsApp)")
+    cauc_notify = csub.add_parser("notify", help="send the subscribers' alerts of a snapshot "
+                                  "through the configured channels (each at most once)")
+    cauc_notify.add_argument("--date", help="dd/mm/aaaa (default: the latest snapshot)")
     cauc_show = csub.add_parser("show", help="situation of a município (name, name/UF, IBGE "
                                 "code or CNPJ)")
     cauc_show.add_argument("ente", metavar="MUNICIPIO")
@@ -575,6 +580,23 @@ def cmd_cauc_load(args: argparse.Namespace) -> int:
         verb = "Replaced" if report.replaced else "Loaded"
         print(f"{verb} {report.kind} of {when} from {name}: {report.entes} entes × "
               f"{report.items} items ({report.seconds:.1f}s).")
+    if args.notify:
+        _notify(db, None)
+    return 0
+
+
+def _notify(db: Any, when: Any) -> None:
+    import asyncio
+
+    from api.channels.alerts import notify_subscribers
+
+    count, report = asyncio.run(notify_subscribers(_settings(), db, when))
+    print(f"{count} alert(s): {report.sent} sent now, {report.skipped} already sent before, "
+          f"{report.failed} failed (recorded; 'iara cauc notify' retries them).")
+
+
+def cmd_cauc_notify(args: argparse.Namespace) -> int:
+    _notify(_cauc_db(), _date_option(args.date))
     return 0
 
 
@@ -693,6 +715,7 @@ COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], int]] = {
     ("cauc", "diff"): cmd_cauc_diff,
     ("cauc", "stats"): cmd_cauc_stats,
     ("cauc", "alerts"): cmd_cauc_alerts,
+    ("cauc", "notify"): cmd_cauc_notify,
 }
 
 

@@ -117,7 +117,7 @@ async def test_a_pendencia_without_item_asks_which_one(
     assert messages[0]["response"] == "utter_perguntar_item"
     payloads = [b["payload"] for b in messages[0]["buttons"]]
     assert payloads[0] == '/perguntar_como_regularizar{"item":"3.2.3"}'
-    assert payloads[-1] == "/listar_itens"
+    assert payloads[-2:] == ["/listar_itens", "/consultar_situacao"]
     assert all(len(b["title"]) <= 24 for b in messages[0]["buttons"])
 
 

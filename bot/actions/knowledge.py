@@ -4,6 +4,7 @@ and the learning-path offer after each answer."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from typing import Any
 
@@ -49,6 +50,13 @@ def answer_message(answer: Answer) -> dict[str, Any]:
     }
 
 
+def _without_waiting(tracker: Tracker) -> Tracker:
+    """The same tracker, no longer waiting for a município."""
+    unwaited = copy.copy(tracker)
+    unwaited.slots = {**tracker.slots, "aguardando_municipio": None}
+    return unwaited
+
+
 def item_buttons(codes: tuple[str, ...] | list[str], intent: str) -> list[dict[str, str]]:
     return [{"title": short_title(f"{code} {BY_CODE[code].title}", 20 if len(codes) <= 3
                                   else 24),
@@ -90,6 +98,18 @@ class ActionAnswerFromKnowledge(Action):
     ) -> list[dict[str, Any]]:
         latest = tracker.latest_message or {}
         intent = (latest.get("intent") or {}).get("name") or "perguntar_conhecimento"
+        waiting = tracker.get_slot("aguardando_municipio")
+        if waiting and intent in ("perguntar_conhecimento", "nlu_fallback"):
+            # Iara asked "which município?": the answer is a name, not a question.
+            from bot.actions.situacao import WAITING_ACTIONS, looks_like_municipio
+
+            text = str(latest.get("text") or "")
+            if waiting in WAITING_ACTIONS and await asyncio.to_thread(
+                    looks_like_municipio, self.database, text):
+                situation_action = WAITING_ACTIONS[waiting](self._database, self._knowledge)
+                return await situation_action.run(dispatcher, tracker, domain)
+            events: list[dict[str, Any]] = [SlotSet("aguardando_municipio", None)]
+            return events + await self.run(dispatcher, _without_waiting(tracker), domain)
         question_type = QUESTION_INTENTS.get(intent)
         question = str(latest.get("text") or "")
         item = self._item(tracker, question)
@@ -100,7 +120,8 @@ class ActionAnswerFromKnowledge(Action):
         if asks_item and not self.answerer.names_item(question):
             dispatcher.utter_message(response="utter_perguntar_item", buttons=[
                 *item_buttons(COMMON_PENDING_ITEMS, "perguntar_como_regularizar"),
-                {"title": "Outro item", "payload": "/listar_itens"}])
+                {"title": "Outro item", "payload": "/listar_itens"},
+                {"title": "Ver meu município", "payload": "/consultar_situacao"}])
             return []
         try:
             answer = await asyncio.to_thread(
