@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from markdown_it import MarkdownIt
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.admin import install_admin
 from api.channels import install_channels, running_channels
 from api.engine import EngineClient, normalize_messages
 from api.schemas import ChatRequest, ChatResponse, ComponentHealth, ErrorBody, HealthResponse
@@ -98,6 +99,7 @@ def create_app(
                            max_age=600)
     _install_error_handlers(app)
     install_channels(app, settings)
+    install_admin(app, settings)
     chat_page_headers = {"Content-Security-Policy": chat_page_csp(settings.allowed_origins)}
 
     @app.get("/", include_in_schema=False)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from functools import lru_cache
+from pathlib import Path
+from typing import Any, cast
 
 from iara.settings import Settings, get_settings
 from index.analyzer import PortugueseAnalyzer
@@ -13,6 +18,8 @@ from index.evaluate import Search
 from index.finetune import effective_model
 from index.knowledge import Knowledge, load_knowledge
 from index.retriever import Retriever
+
+logger = logging.getLogger(__name__)
 
 
 def encoder_spec(settings: Settings | None = None) -> tuple[str, str]:
@@ -54,16 +61,65 @@ def retrieval_methods(retriever: Retriever, settings: Settings | None = None
     return methods
 
 
-@lru_cache(maxsize=1)
-def get_answerer() -> Answerer:
-    """The configured answerer: real model and index; loaded on first use, then cached."""
-    settings = get_settings()
-    encoder = make_encoder(settings)
-    artifact = load_artifact(settings.index_path, encoder.name, encoder.dims)
-    retriever = Retriever.from_artifact(encoder, artifact,
-                                        analyzer=PortugueseAnalyzer(settings.spacy_pipeline))
+def build_answerer(settings: Settings, index_path: Path,
+                   encoder: SentenceTransformerEncoder | None = None,
+                   analyzer: PortugueseAnalyzer | None = None) -> Answerer:
+    encoder = encoder or make_encoder(settings)
+    artifact = load_artifact(index_path, encoder.name, encoder.dims)
+    retriever = Retriever.from_artifact(
+        encoder, artifact, analyzer=analyzer or PortugueseAnalyzer(settings.spacy_pipeline))
     return Answerer(retriever, k=settings.top_k, min_score=settings.min_score,
                     min_sparse=settings.min_sparse_score, public_url=settings.public_base_url)
+
+
+class ReloadingAnswerer:
+    """An :class:`Answerer` that follows the deployed index version.
+
+    Every few seconds it checks the index pointer (``iara.admin.releases``); when it moved,
+    one caller loads the new index (same encoder and analyzer) while every other caller
+    keeps answering with the old one, then the reference is swapped in one assignment.
+    """
+
+    CHECK_EVERY_S = 2.0
+
+    def __init__(self, settings: Settings) -> None:
+        from iara.admin.releases import current_index
+
+        self._settings = settings
+        self._current_index = current_index
+        path = current_index(settings)
+        self._encoder = make_encoder(settings)
+        self._analyzer = PortugueseAnalyzer(settings.spacy_pipeline)
+        self._answerer = build_answerer(settings, path, self._encoder, self._analyzer)
+        self._path = path
+        self._checked = time.monotonic()
+        self._loading = threading.Lock()
+
+    def current(self) -> Answerer:
+        now = time.monotonic()
+        if now - self._checked >= self.CHECK_EVERY_S and self._loading.acquire(blocking=False):
+            try:
+                self._checked = now
+                path = self._current_index(self._settings)
+                if path != self._path:
+                    fresh = build_answerer(self._settings, path, self._encoder, self._analyzer)
+                    self._answerer, self._path = fresh, path
+                    logger.info("Serving the index at %s", path)
+            except Exception:
+                logger.exception("Could not load the new index; the old one keeps serving")
+            finally:
+                self._loading.release()
+        return self._answerer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.current(), name)
+
+
+@lru_cache(maxsize=1)
+def get_answerer() -> Answerer:
+    """The configured answerer: real model and the deployed index; loaded on first use,
+    then cached (it follows index deploys: see :class:`ReloadingAnswerer`)."""
+    return cast(Answerer, ReloadingAnswerer(get_settings()))
 
 
 @lru_cache(maxsize=1)

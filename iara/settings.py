@@ -134,6 +134,19 @@ class Settings(BaseSettings):
         None, description="Folder of real CAUC files for 'iara bench cauc' (default: "
         "../shared/data/cauc next to the project).")
 
+    # Analysts' area (api/admin, iara/admin).
+    admin_token: SecretStr | None = Field(
+        None, description="Bearer token of the admin API for scripts (Authorization: Bearer "
+        "<token>); unset: only analyst accounts (iara admin add-user) can sign in.")
+    admin_secret: SecretStr | None = Field(
+        None, description="Key that signs the analysts' session cookies; unset: one is "
+        "generated into <var_dir>/admin-secret on first use.")
+    admin_session_minutes: int = Field(
+        480, ge=1, le=7 * 24 * 60, description="An analyst's session expires after this long.")
+    retrain_tolerance: float = Field(
+        0.02, ge=0.0, le=1.0, description="A retrained candidate is deployed only if no "
+        "evaluation metric drops by more than this (absolute, metrics in [0, 1]).")
+
     @field_validator("embedding_model")
     @classmethod
     def _model_not_blank(cls, value: str) -> str:

@@ -22,6 +22,7 @@ from typing import IO
 import httpx
 from pydantic import SecretStr
 
+from iara.admin.releases import current_model
 from iara.settings import Settings
 from iara.training import ENGINE_ENV, model_path, rasa_executable
 from index.errors import IaraError
@@ -98,7 +99,7 @@ class Stack:
             ("engine", [
                 str(rasa_executable(s)), "run", "--enable-api", "--auth-token", token,
                 "--interface", rasa_url.host, "--port", str(rasa_url.port or 5005),
-                "--model", str(model_path(s)),
+                "--model", str(current_model(s)),
                 "--endpoints", str(root / "endpoints.yml"),
                 "--credentials", str(root / "credentials.yml"),
             ]),

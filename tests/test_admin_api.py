@@ -1,0 +1,315 @@
+"""The analysts' API on a copy of the knowledge and a fresh app database (SQLite and
+PostgreSQL): authentication, CSRF, the unanswered queue, Q&A curation, import, audit and
+revert, analytics. No engine needed (TestClient)."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from iara.admin import auth
+from iara.admin.retrain import regressions, training_payload
+from iara.db import Database, Feedback, UnansweredQuestion
+from iara.settings import PROJECT_ROOT, Settings
+
+TOKEN = "token-de-teste-1234567890"
+PASSWORD = "senha-bem-segura"
+
+
+@pytest.fixture
+def setup(tmp_path: Path, database_url: str) -> Iterator[tuple[TestClient, Settings]]:
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(PROJECT_ROOT / "knowledge", knowledge)
+    settings = Settings(knowledge_dir=knowledge, var_dir=tmp_path / "var",
+                        database_url=database_url, admin_token=TOKEN,  # type: ignore[arg-type]
+                        tracker_store_url=f"sqlite:///{tmp_path / 'tracker.db'}")
+    auth.add_user(Database(database_url), "ana", PASSWORD)
+    with TestClient(create_app(settings)) as client:
+        yield client, settings
+
+
+@pytest.fixture
+def client(setup: tuple[TestClient, Settings]) -> TestClient:
+    return setup[0]
+
+
+def bearer() -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKEN}"}
+
+
+def login(client: TestClient) -> str:
+    response = client.post("/api/admin/login", json={"username": "ana", "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return str(response.json()["csrf"])
+
+
+# --- Authentication -----------------------------------------------------------------
+@pytest.mark.parametrize("method,path", [
+    ("GET", "/api/admin/queue"), ("GET", "/api/admin/qa"), ("POST", "/api/admin/qa"),
+    ("POST", "/api/admin/train"), ("GET", "/api/admin/analytics"),
+    ("POST", "/api/admin/audit/1/revert"), ("POST", "/api/admin/rollback"),
+])
+def test_admin_calls_without_credentials_get_401(client: TestClient, method: str,
+                                                 path: str) -> None:
+    response = client.request(method, path, json={})
+    assert response.status_code == 401
+    body = response.json()
+    assert body["error"] == "unauthorized" and body["message"]
+    wrong = client.request(method, path, json={}, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+
+
+def test_wrong_password_is_refused_and_the_page_is_public(client: TestClient) -> None:
+    response = client.post("/api/admin/login", json={"username": "ana", "password": "x"})
+    assert response.status_code == 401 and "incorretos" in response.json()["message"]
+    page = client.get("/admin")
+    assert page.status_code == 200 and "Área dos analistas" in page.text
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+
+
+def test_session_cookie_needs_csrf_for_changes(client: TestClient) -> None:
+    csrf = login(client)
+    assert client.get("/api/admin/me").json()["usuario"] == "ana"
+    pair = {"pergunta": "o item 1.1 vale para consorcio publico?", "topico": "1.1",
+            "tipo": "geral"}
+    assert client.post("/api/admin/qa", json=pair).status_code == 403
+    bad = client.post("/api/admin/qa", json=pair, headers={"X-CSRF-Token": "forjado"})
+    assert bad.status_code == 403 and bad.json()["error"] == "csrf_failed"
+    ok = client.post("/api/admin/qa", json=pair, headers={"X-CSRF-Token": csrf})
+    assert ok.status_code == 201, ok.text
+    client.post("/api/admin/logout", headers={"X-CSRF-Token": csrf})
+    assert client.get("/api/admin/me").status_code == 401
+
+
+def test_sessions_expire_and_forged_cookies_are_refused(
+        setup: tuple[TestClient, Settings]) -> None:
+    client, settings = setup
+    key = auth.session_key(settings)
+    expired, _ = auth.issue_session(key, "ana", 1, now=time.time() - 3600)
+    client.cookies.set("iara_admin", expired)
+    response = client.get("/api/admin/me")
+    assert response.status_code == 401 and "expirou" in response.json()["message"]
+    forged, _ = auth.issue_session(b"another key", "ana", 60)
+    client.cookies.set("iara_admin", forged)
+    assert client.get("/api/admin/me").status_code == 401
+    assert (settings.var_dir / "admin-secret").stat().st_mode & 0o077 == 0
+
+
+def test_passwords_are_hashed_with_salt() -> None:
+    one, two = auth.hash_password("uma senha longa"), auth.hash_password("uma senha longa")
+    assert one != two and one.startswith("scrypt$") and "uma senha" not in one
+    assert auth.verify_password("uma senha longa", one)
+    assert not auth.verify_password("outra senha longa", one)
+
+
+# --- Q&A curation -------------------------------------------------------------------
+def test_add_edit_delete_a_pair_keeps_the_file_format(
+        setup: tuple[TestClient, Settings]) -> None:
+    client, settings = setup
+    path = settings.knowledge_dir / "qa" / "1.1.yml"
+    original = path.read_text(encoding="utf-8")
+    added = client.post("/api/admin/qa", headers=bearer(), json={
+        "pergunta": "a certidao da receita: quanto tempo demora pra sair?",
+        "topico": "1.1", "tipo": "prazo"})
+    assert added.status_code == 201, added.text
+    pair = added.json()["par"]
+    text = path.read_text(encoding="utf-8")
+    assert "    - 'a certidao da receita: quanto tempo demora pra sair?'\n" in text
+    assert [line for line in text.splitlines() if line not in original.splitlines()] == [
+        "    - 'a certidao da receita: quanto tempo demora pra sair?'"]
+    found = client.get("/api/admin/qa", params={"q": "demora certidao"}, headers=bearer())
+    assert [p["id"] for p in found.json()] == [pair["id"]]
+
+    edited = client.put(f"/api/admin/qa/{pair['id']}", headers=bearer(),
+                        json={"pergunta": "quanto tempo demora a certidao da receita?"})
+    assert edited.status_code == 200, edited.text
+    assert "quanto tempo demora a certidao da receita?" in path.read_text(encoding="utf-8")
+    deleted = client.delete(f"/api/admin/qa/{edited.json()['par']['id']}", headers=bearer())
+    assert deleted.status_code == 200
+    assert path.read_text(encoding="utf-8") == original
+    assert client.delete(f"/api/admin/qa/{pair['id']}", headers=bearer()).status_code == 404
+
+
+def test_invalid_changes_are_refused_with_the_problems(
+        setup: tuple[TestClient, Settings]) -> None:
+    client, settings = setup
+    before = {p.name: p.read_text() for p in (settings.knowledge_dir / "qa").glob("*.yml")}
+    unknown = client.post("/api/admin/qa", headers=bearer(), json={
+        "pergunta": "pergunta sobre nada", "topico": "9.9", "tipo": "inventado"})
+    assert unknown.status_code == 422
+    assert len(unknown.json()["details"]) == 2
+    existing = (settings.knowledge_dir / "qa" / "1.1.yml").read_text().splitlines()[3][6:]
+    duplicate = client.post("/api/admin/qa", headers=bearer(), json={
+        "pergunta": existing.upper(), "topico": "1.2", "tipo": "geral"})
+    assert duplicate.status_code == 422
+    assert any("duplicate question" in d and "qa/1.1.yml:4" in d
+               for d in duplicate.json()["details"])
+    after = {p.name: p.read_text() for p in (settings.knowledge_dir / "qa").glob("*.yml")}
+    assert after == before
+    assert not list(settings.knowledge_dir.parent.glob(".*.tmp"))
+
+
+def test_import_reports_row_errors_and_adds_the_valid_rows(
+        setup: tuple[TestClient, Settings]) -> None:
+    client, settings = setup
+    csv_body = ("pergunta;topico;tipo\n"
+                "quem emite a certidao do fgts pro cauc?;1.4;sistema_responsavel\n"
+                ";1.4;geral\n"
+                "pergunta com topico errado;xyz;geral\n"
+                "quem emite a certidao do FGTS pro cauc?;1.4;geral\n"
+                "o relatorio do siope trava o cauc da educacao?;3.2.3;tipo_ruim\n")
+    response = client.post("/api/admin/qa/import", params={"filename": "pares.csv"},
+                           content=csv_body.encode(), headers=bearer())
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["linhas"] == 5 and report["aceitas"] == 1
+    assert [e["linha"] for e in report["erros"]] == [2, 3, 4, 5]
+    assert "repetida" in report["erros"][2]["erros"][0]
+    assert "quem emite a certidao do fgts pro cauc?" in (
+        settings.knowledge_dir / "qa" / "1.4.yml").read_text()
+
+    yaml_body = ("- pergunta: como faco o cadastro no cadprev?\n  topico: '4.2'\n"
+                 "  tipo: como_regularizar\n- pergunta: oi\n  topico: nada\n")
+    response = client.post("/api/admin/qa/import", params={"filename": "p.yml",
+                                                           "dry_run": "true"},
+                           content=yaml_body.encode(), headers=bearer())
+    assert response.json()["aceitas"] == 1 and response.json()["auditoria"] is None
+    assert "cadastro no cadprev" not in (settings.knowledge_dir / "qa" / "4.2.yml").read_text()
+    bad = client.post("/api/admin/qa/import", params={"filename": "p.txt"}, content=b"x",
+                      headers=bearer())
+    assert bad.status_code == 422
+
+
+def test_audit_records_before_after_and_revert_restores(
+        setup: tuple[TestClient, Settings]) -> None:
+    client, settings = setup
+    path = settings.knowledge_dir / "qa" / "3.2.2.yml"
+    original = path.read_text(encoding="utf-8")
+    client.post("/api/admin/qa", headers=bearer(), json={
+        "pergunta": "o rreo do sexto bimestre tem prazo diferente?", "topico": "3.2.2",
+        "tipo": "prazo"})
+    entry = client.get("/api/admin/audit", headers=bearer()).json()[0]
+    assert entry["actor"] == "token" and entry["action"] == "qa.add"
+    assert entry["changes"][0]["before"] == original
+    assert "sexto bimestre" in entry["changes"][0]["after"]
+    reverted = client.post(f"/api/admin/audit/{entry['id']}/revert", headers=bearer())
+    assert reverted.status_code == 200, reverted.text
+    assert path.read_text(encoding="utf-8") == original
+    again = client.post(f"/api/admin/audit/{entry['id']}/revert", headers=bearer())
+    assert again.status_code == 409
+    log = client.get("/api/admin/audit", headers=bearer()).json()
+    assert log[0]["action"] == "revert" and log[1]["reverted_by"] == log[0]["id"]
+
+
+# --- The unanswered queue -----------------------------------------------------------
+def _queue(settings: Settings, rows: list[tuple[str, str, str]]) -> None:
+    db = Database(settings.database_url)
+    start = datetime.now(UTC) - timedelta(hours=2)
+    with db.session() as session:
+        for i, (question, channel, reason) in enumerate(rows):
+            session.add(UnansweredQuestion(
+                sender=f"{channel}:{i}", channel=channel, question=question, reason=reason,
+                context=[{"who": "gestor", "text": f"{question} meu cpf 123.456.789-09"}],
+                created_at=start + timedelta(minutes=i)))
+
+
+def test_queue_groups_variants_and_masks_personal_data(
+        setup: tuple[TestClient, Settings]) -> None:
+    client, settings = setup
+    variants = [f"como emitir a certidão do FGTS {suffix}" for suffix in
+                ("", "?", "da prefeitura", "urgente", "hoje")] * 10
+    rows = [(v, "web" if i % 2 else "telegram", "not_found") for i, v in enumerate(variants)]
+    rows += [("qual a receita de bolo? fulano@example.com", "web", "nao_util"),
+             ("quero falar com alguém, meu telefone (61) 99999-1234", "whatsapp", "handoff")]
+    _queue(settings, rows)
+    groups = client.get("/api/admin/queue", headers=bearer()).json()
+    assert len(groups) == 3
+    first = groups[0]
+    assert first["quantidade"] == 50 and first["canais"] == {"web": 25, "telegram": 25}
+    assert first["primeira"] < first["ultima"]
+    assert "[CPF]" in first["contexto"][0]["text"] and "123.456" not in str(groups)
+    assert "fulano@example.com" not in str(groups) and "99999-1234" not in str(groups)
+
+    made = client.post(f"/api/admin/queue/{first['id']}/qa", headers=bearer(), json={
+        "topico": "1.4", "tipo": "como_regularizar",
+        "pergunta": "como emitir a certidao do fgts da prefeitura"})
+    assert made.status_code == 200, made.text
+    assert made.json()["fechadas"] == 50
+    assert "como emitir a certidao do fgts da prefeitura" in (
+        settings.knowledge_dir / "qa" / "1.4.yml").read_text()
+    left = client.get("/api/admin/queue", headers=bearer()).json()
+    assert len(left) == 2
+    dismissed = client.post(f"/api/admin/queue/{left[0]['id']}/dismiss", headers=bearer(),
+                            json={"motivo": "fora do escopo"})
+    assert dismissed.status_code == 200 and dismissed.json()["fechadas"] == 1
+    assert len(client.get("/api/admin/queue", headers=bearer()).json()) == 1
+    audit = client.get("/api/admin/audit", headers=bearer()).json()
+    assert audit[0]["action"] == "queue.dismiss"
+    assert audit[0]["details"]["status_depois"] == "dismissed"
+    assert audit[1]["details"]["status_depois"] == "answered"
+    with Database(settings.database_url).session() as session:
+        statuses = sorted({r.status for r in session.query(UnansweredQuestion)})
+    assert statuses == ["answered", "dismissed", "open"]
+
+
+# --- Analytics ----------------------------------------------------------------------
+def test_analytics_counts_messages_fallbacks_and_feedback(
+        setup: tuple[TestClient, Settings]) -> None:
+    client, settings = setup
+    tracker = settings.tracker_store_url.removeprefix("sqlite:///")
+    now = time.time()
+    with sqlite3.connect(tracker) as connection:
+        connection.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, "
+                           "type_name TEXT, timestamp REAL, intent_name TEXT, "
+                           "action_name TEXT, data TEXT)")
+        entities = '{"parse_data": {"entities": [{"entity": "item", "value": "3.2.2"}]}}'
+        rows = [("web:a", "user", now - 60, "perguntar_prazo", None, entities),
+                ("web:a", "user", now - 50, "nlu_fallback", None, "{}"),
+                ("telegram:b", "user", now - 40, "perguntar_prazo", None, entities),
+                ("telegram:b", "bot", now - 39, None, None, "{}"),
+                ("web:c", "user", now - 40 * 86400, "saudar", None, "{}")]
+        connection.executemany("INSERT INTO events (sender_id, type_name, timestamp, "
+                               "intent_name, action_name, data) VALUES (?,?,?,?,?,?)", rows)
+    with Database(settings.database_url).session() as session:
+        session.add_all([Feedback(sender="web:a", channel="web", value="util", item="3.2.2"),
+                         Feedback(sender="web:a", channel="web", value="nao_util",
+                                  item="3.2.2")])
+    body = client.get("/api/admin/analytics", headers=bearer()).json()
+    assert body["totais"]["conversas"] == 2 and body["totais"]["mensagens"] == 3
+    assert body["totais"]["taxa_fallback"] == round(1 / 3, 4)
+    assert body["totais"]["taxa_util"] == 0.5
+    assert body["itens_mais_perguntados"] == [{"item": "3.2.2", "mensagens": 2}]
+    channels = {c["canal"]: c for c in body["por_canal"]}
+    assert channels["web"]["mensagens"] == 2 and channels["telegram"]["taxa_fallback"] == 0
+    assert len(body["por_dia"]) >= 1
+
+
+# --- Retraining decisions (pure parts) ----------------------------------------------
+def test_a_metric_drop_beyond_the_tolerance_refuses_the_candidate() -> None:
+    baseline = {"item_accuracy": 0.9, "must_mention_coverage": 0.8, "oos_decline_rate": 1.0,
+                "in_scope_answered_rate": 0.95}
+    assert regressions({**baseline, "item_accuracy": 0.89}, baseline, 0.02) == []
+    drops = regressions({**baseline, "must_mention_coverage": 0.7}, baseline, 0.02)
+    assert drops == ["must_mention_coverage: 0.800 → 0.700"]
+    assert regressions(baseline, None, 0.02) == []
+
+
+def test_training_payload_merges_config_domain_and_data(tmp_path: Path) -> None:
+    import yaml
+
+    (tmp_path / "config.yml").write_text("language: pt\npipeline: []\npolicies: []\n")
+    (tmp_path / "domain.yml").write_text('version: "3.1"\nintents: [a]\nresponses: {}\n')
+    (tmp_path / "a.yml").write_text('version: "3.1"\nnlu:\n- intent: a\n  examples: "- x"\n')
+    (tmp_path / "b.yml").write_text('version: "3.1"\nnlu:\n- intent: b\n  examples: "- y"\n')
+    merged = yaml.safe_load(training_payload(
+        [tmp_path / n for n in ("config.yml", "domain.yml", "a.yml", "b.yml")]))
+    assert merged["language"] == "pt" and merged["intents"] == ["a"]
+    assert [e["intent"] for e in merged["nlu"]] == ["a", "b"]
