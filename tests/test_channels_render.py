@@ -236,6 +236,17 @@ def test_whatsapp_more_than_three_buttons_become_a_list() -> None:
     assert rows[0]["id"] == 'p:/perguntar_como_regularizar{"item":"3.2.0"}'
 
 
+def test_whatsapp_answer_too_long_for_buttons_leaves_them_its_last_paragraphs() -> None:
+    paragraph = ("O município deve enviar o relatório no prazo. " * 15).strip()
+    text = "\n\n".join([paragraph] * 3)  # 2,000 characters: too long for an interactive
+    [answer, buttons] = whatsapp_render("55", [{"text": text, "buttons": FEEDBACK,
+                                                "sources": SOURCES}])
+    assert check_message(answer) is None and check_message(buttons) is None
+    assert answer["type"] == "text" and answer["text"]["body"] == f"{paragraph}\n\n{paragraph}"
+    body = buttons["interactive"]["body"]["text"]
+    assert body.startswith(paragraph + "\n\n*Fontes*\n• Item 3.2.2")  # whole paragraphs
+
+
 def test_whatsapp_long_answer_goes_as_text_then_the_buttons() -> None:
     text = "\n\n".join(["O município deve enviar o relatório no prazo. " * 30] * 5)
     bodies = whatsapp_render("55", [{"text": text, "buttons": FEEDBACK, "sources": []}])

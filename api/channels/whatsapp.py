@@ -12,7 +12,7 @@ notifications, rendering Iara's messages for the Graph API and calling it.
   "título: URL" lines; up to 3 buttons become reply buttons (titles ≤ 20), more become
   a list message (up to 10 rows, titles ≤ 24, the full label as the row description).
   An interactive body holds at most 1024 characters: a longer answer goes as text and
-  the buttons follow with a short prompt.
+  its last paragraphs that fit (usually the sources) carry the buttons.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from typing import Any
 
 import httpx
@@ -165,11 +166,25 @@ def render_messages(wa_id: str, messages: list[dict[str, Any]]) -> list[dict[str
         if not buttons:
             bodies += [_text(wa_id, chunk) for chunk in chunks]
             continue
-        prompt = chunks.pop() if chunks and len(chunks[-1]) <= INTERACTIVE_BODY_LIMIT \
-            else CHOOSE_TEXT
+        prompt = CHOOSE_TEXT
+        if chunks:
+            head, tail = _last_paragraphs(chunks.pop(), INTERACTIVE_BODY_LIMIT)
+            chunks += [head] if head else []
+            prompt = tail or prompt
         bodies += [_text(wa_id, chunk) for chunk in chunks]
         bodies.append(_interactive(wa_id, prompt, buttons))
     return bodies
+
+
+def _last_paragraphs(text: str, limit: int) -> tuple[str, str]:
+    """(head, tail): ``tail`` the last whole paragraphs of ``text`` that fit in ``limit``
+    (the body of the buttons), ``head`` the rest; tail is empty when even the last
+    paragraph is longer (then the buttons come with a short prompt)."""
+    paragraphs = re.split(r"\n[ \t]*\n", text)
+    kept: list[str] = []
+    while paragraphs and len("\n\n".join([paragraphs[-1], *kept])) <= limit:
+        kept.insert(0, paragraphs.pop())
+    return "\n\n".join(paragraphs).strip(), "\n\n".join(kept).strip()
 
 
 def _with_sources(message: dict[str, Any]) -> str:
