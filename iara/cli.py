@@ -125,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     cauc_alerts.add_argument("--date", help="dd/mm/aaaa (default: the latest snapshot)")
     cauc_alerts.add_argument("--json", action="store_true")
 
+    admin = sub.add_parser("admin", help="the analysts' area: accounts, retraining")
+    asub = admin.add_subparsers(dest="admin_command", required=True)
+    add_user = asub.add_parser("add-user", help="create an analyst account (asks for the "
+                               "password, or reads it from stdin)")
+    add_user.add_argument("name")
+    asub.add_parser("train", help="validate, train, evaluate on the dev set and deploy only "
+                    "if no metric drops (as the admin page's button)")
+    asub.add_parser("rollback", help="go back to the previous model and index")
     bench = sub.add_parser("bench", help="benchmarks (numbers for the notes, not tests)")
     bsub = bench.add_subparsers(dest="bench_command", required=True)
     bench_retrieval = bsub.add_parser("retrieval", help="query latency at 10k/100k/1M chunks, "
@@ -671,6 +679,58 @@ def cmd_cauc_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_admin_add_user(args: argparse.Namespace) -> int:
+    import getpass
+
+    from iara.admin.auth import add_user
+    from iara.admin.errors import AdminError
+    from iara.db import Database
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Senha: ")
+        if getpass.getpass("Repita a senha: ") != password:
+            raise CliError("the passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        add_user(Database(_settings().database_url), args.name, password)
+    except AdminError as exc:
+        raise CliError(exc.message) from exc
+    print(f"Analyst {args.name.strip().lower()!r} created.")
+    return 0
+
+
+def cmd_admin_train(args: argparse.Namespace) -> int:
+    from iara.admin.retrain import Trainer
+    from iara.db import Database
+
+    trainer = Trainer(_settings(), Database(_settings().database_url))
+    trainer.start("cli", wait=True)
+    run = trainer.status()["treino"]
+    for entry in run["log"]:
+        print(f"{entry['at']}  {entry['step']}")
+    print(json.dumps({"status": run["status"], "metrics": run["metricas"],
+                      "baseline": run["referencia"], "decision": run["decisao"]},
+                     ensure_ascii=False, indent=2))
+    return 0 if run["status"] in ("deployed", "rejected") else 1
+
+
+def cmd_admin_rollback(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from iara.admin.errors import AdminError
+    from iara.admin.retrain import Trainer
+    from iara.db import Database
+
+    trainer = Trainer(_settings(), Database(_settings().database_url))
+    try:
+        result = asyncio.run(trainer.rollback("cli"))
+    except AdminError as exc:
+        raise CliError(exc.message) from exc
+    print(f"Live release: {result['atual']} (previous: {result['anterior']}).")
+    return 0
+
+
 def cmd_bench_cauc(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
@@ -715,6 +775,9 @@ COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], int]] = {
     ("cauc", "diff"): cmd_cauc_diff,
     ("cauc", "stats"): cmd_cauc_stats,
     ("cauc", "alerts"): cmd_cauc_alerts,
+    ("admin", "add-user"): cmd_admin_add_user,
+    ("admin", "train"): cmd_admin_train,
+    ("admin", "rollback"): cmd_admin_rollback,
     ("cauc", "notify"): cmd_cauc_notify,
 }
 

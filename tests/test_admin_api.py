@@ -313,3 +313,20 @@ def test_training_payload_merges_config_domain_and_data(tmp_path: Path) -> None:
         [tmp_path / n for n in ("config.yml", "domain.yml", "a.yml", "b.yml")]))
     assert merged["language"] == "pt" and merged["intents"] == ["a"]
     assert [e["intent"] for e in merged["nlu"]] == ["a", "b"]
+
+
+def test_cli_add_user_reads_the_password_from_stdin(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    env = {**os.environ, "IARA_DATABASE_URL": url}
+    command = [sys.executable, "-m", "iara.cli", "admin", "add-user", "Bia"]
+    ok = subprocess.run(command, input="uma-senha-longa\n", capture_output=True, text=True,
+                        env=env, timeout=120, cwd=PROJECT_ROOT)
+    assert ok.returncode == 0 and "'bia' created" in ok.stdout
+    again = subprocess.run(command, input="uma-senha-longa\n", capture_output=True, text=True,
+                           env=env, timeout=120, cwd=PROJECT_ROOT)
+    assert again.returncode == 1 and "já existe" in again.stderr
+    assert auth.authenticate(Database(url), "bia", "uma-senha-longa") == "bia"
