@@ -63,7 +63,10 @@ def _settings(request: Request) -> Settings:
 
 
 def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
+    db: Database | None = getattr(request.app.state, "db", None)
+    if db is None:  # served without the lifespan (e.g. a bare server in tests)
+        db = Database(_settings(request).database_url)
+        request.app.state.db = db
     return db
 
 
