@@ -330,3 +330,24 @@ def test_cli_add_user_reads_the_password_from_stdin(tmp_path: Path) -> None:
                            env=env, timeout=120, cwd=PROJECT_ROOT)
     assert again.returncode == 1 and "já existe" in again.stderr
     assert auth.authenticate(Database(url), "bia", "uma-senha-longa") == "bia"
+
+
+def test_one_training_at_a_time_and_interrupted_runs_are_closed(
+        setup: tuple[TestClient, Settings]) -> None:
+    from iara.admin.models import TrainingRun
+    from iara.admin.releases import releases_dir
+    from iara.admin.retrain import Trainer
+
+    _, settings = setup
+    db = Database(settings.database_url)
+    with db.session() as session:
+        session.add(TrainingRun(actor="ana", status="running", step="treinando", log=[]))
+    holder = Trainer(settings, db)  # nobody trains: the stale run is closed
+    assert holder.status()["treino"]["status"] == "failed"
+    lock = holder._process_lock()  # another process training now
+    assert lock is not None and (releases_dir(settings) / ".training.lock").exists()
+    try:
+        with pytest.raises(Exception, match="outro processo"):
+            Trainer(settings, db).start("bia")
+    finally:
+        lock.close()

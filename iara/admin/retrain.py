@@ -19,6 +19,7 @@ One training at a time, in a background thread; each run is a ``training_runs`` 
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
@@ -27,7 +28,7 @@ import threading
 import traceback
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import yaml
@@ -103,19 +104,48 @@ class Trainer:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._last: int | None = None
+        self._fail_interrupted()
+
+    def _process_lock(self) -> IO[str] | None:
+        """The cross-process training lock (API and CLI), or None when someone holds it."""
+        path = releases.releases_dir(self.settings) / ".training.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return None
+        return handle
+
+    def _fail_interrupted(self) -> None:
+        """Runs left 'running' by a process that stopped mid-way never finish."""
+        handle = self._process_lock()
+        if handle is None:  # another process is training right now
+            return
+        handle.close()
+        with self.db.session() as session:
+            for run in session.scalars(select(TrainingRun)
+                                       .where(TrainingRun.status == "running")):
+                run.status, run.step = "failed", "interrompido"
+                run.decision = "O processo que treinava parou antes do fim."
+                run.finished_at = utcnow()
 
     # --- public ----------------------------------------------------------------------
     def start(self, actor: str, *, wait: bool = False) -> dict[str, Any]:
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 raise ConflictError("Já há um treino em andamento; acompanhe o progresso.")
+            handle = self._process_lock()
+            if handle is None:
+                raise ConflictError("Já há um treino em andamento em outro processo.")
             with self.db.session() as session:
                 run = TrainingRun(actor=actor, status="running", step="na fila", log=[])
                 session.add(run)
                 session.flush()
                 run_id = run.id
             self._last = run_id
-            self._thread = threading.Thread(target=self._run, args=(run_id,),
+            self._thread = threading.Thread(target=self._run, args=(run_id, handle),
                                             name=f"retrain-{run_id}", daemon=True)
             self._thread.start()
         if wait:
@@ -166,9 +196,10 @@ class Trainer:
             for key, value in fields.items():
                 setattr(run, key, value)
 
-    def _run(self, run_id: int) -> None:
+    def _run(self, run_id: int, handle: IO[str]) -> None:
         try:
-            self._pipeline(run_id)
+            with handle:
+                self._pipeline(run_id)
         except Exception as exc:
             logger.exception("retrain %d failed", run_id)
             detail = getattr(exc, "problems", None)
