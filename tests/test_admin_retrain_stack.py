@@ -31,10 +31,9 @@ pytestmark = [pytest.mark.stack,
 
 TOKEN = "admin-token-" + "x" * 20
 BASE = TEST_PORT_BASE + 300
-QUESTION = os.environ.get("IARA_TEST_RETRAIN_QUESTION",
-                          "a moca do banco falou que nao da pra assinar o contrato por causa "
-                          "do fundo")
-TOPIC, TYPE = "1.3", "por_que_pendente"
+# Refused today as out of scope (the NLU misses it), though "siafic" names item 3.7.
+QUESTION = "minha tia trabalha com o siafic"
+TOPIC, TYPE = "3.7", "geral"
 DEV_EVERY = 4  # the copy's dev set keeps every 4th question (shorter evaluations)
 
 
@@ -76,7 +75,7 @@ def engine_model(stack: Stack) -> str:
     token = stack.settings.rasa_token.get_secret_value()  # type: ignore[union-attr]
     status = httpx.get(f"{str(stack.settings.rasa_url).rstrip('/')}/status",
                        params={"token": token}, timeout=30).json()
-    return str(status["model_file"])
+    return str(status["model_id"])  # model_file is the same name for every release
 
 
 def wait_training(stack: Stack, timeout: float = 1800) -> dict[str, Any]:
