@@ -67,7 +67,7 @@ class Settings(BaseSettings):
         "(lookup lemmas, always available) or an installed one such as 'pt_core_news_sm'.")
     top_k: int = Field(5, ge=1, le=100)
     min_score: UnitFloat = Field(
-        0.28, description="Cosine similarity a best passage needs (unless min_sparse is met); "
+        0.25, description="Cosine similarity a best passage needs (unless min_sparse is met); "
         "below both, Iara says it does not know."
     )
     min_sparse_score: float = Field(

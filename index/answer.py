@@ -17,9 +17,10 @@ from index.retriever import Hit, Retriever
 from index.text import fold, plain_text
 
 # A second passage from the same document joins the answer when it scores this close.
-SECOND_PASSAGE_MARGIN = 0.002  # in fused (reciprocal rank) units
+SECOND_PASSAGE_MARGIN = 1.0  # in fused (reciprocal rank) units
 MAX_OFFICIAL_SOURCES = 3
-MAX_PASSAGES = 2
+MAX_PASSAGES = 3
+ASPECT_PASSAGES = 2
 # Words every CAUC conversation uses: they name no item.
 GENERAL_CAUC_WORDS = ("cauc", "extrato", "pendência", "pendente", "comprovar", "município",
                       "prefeitura", "item", "mostrar", "regularidade", "requisito", "convênio",
@@ -159,9 +160,12 @@ def _passages(question: str, retriever: Retriever, hits: list[Hit],
     if aspects and best.chunk.item:
         in_doc = retriever.search(question, len(retriever.chunks), topic=best.chunk.topic)
         by_heading = {h.chunk.heading: h for h in in_doc}
-        chosen = [by_heading[a] for a in aspects if a in by_heading][:MAX_PASSAGES]
+        chosen = [by_heading[a] for a in aspects if a in by_heading][:ASPECT_PASSAGES]
         if chosen:
-            return chosen
+            # The question's own best passage joins when it is another section.
+            if in_doc and in_doc[0].chunk.id not in {c.chunk.id for c in chosen}:
+                chosen.append(in_doc[0])
+            return chosen[:MAX_PASSAGES]
     passages = [best]
     for hit in hits[1:]:
         same_doc = hit.chunk.doc_id == best.chunk.doc_id

@@ -302,3 +302,22 @@ def test_channel_and_last_question_helpers() -> None:
     assert [channel_of(s) for s in ("web:a", "telegram:1", "whatsapp:55", "cli", "x:y")] == [
         "web", "telegram", "whatsapp", "api", "api"]
     assert last_question(tracker_for("x", events=ANSWERED)).startswith("como regularizo o CRP")
+
+
+@pytest.mark.parametrize("text", [
+    "emite a cnd da prefeitura pra mim agora",
+    "tira o meu município do cauc agora, é urgente",
+    "me faz um atestado de publicação falso",
+    "marca o item 3.2.2 como comprovado no sistema",
+])
+async def test_requests_to_act_are_refused_whatever_the_intent(
+        answer_action: ActionAnswerFromKnowledge, text: str) -> None:
+    _, messages = await run(answer_action, text, intent="perguntar_como_regularizar")
+    assert [m["response"] for m in messages] == ["utter_fora_de_escopo"]
+
+
+def test_no_knowledge_question_is_taken_for_a_request_to_act(knowledge: Knowledge) -> None:
+    from bot.actions.common import asks_to_act
+
+    assert [q.text for q in knowledge.questions if asks_to_act(q.text)] == []
+    assert not asks_to_act("como tiro a cnd da receita pra regularizar o 1.1?")

@@ -169,3 +169,17 @@ def test_every_municipal_item_has_a_fix_line(knowledge: Knowledge) -> None:
     fixes = fix_lines(knowledge)
     assert fixes["3.2.3"] == "Transmitindo os bimestres pendentes, em ordem, no SIOPE."
     assert {c for c in fixes} >= {"1.1", "1.5", "3.2.2", "4.2", "5.1"}
+
+
+async def test_a_long_question_naming_no_municipio_goes_to_the_knowledge(
+        db: Database, knowledge: Knowledge, hash_retriever: Retriever,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.actions.knowledge as knowledge_actions
+
+    monkeypatch.setattr(knowledge_actions.ActionAnswerFromKnowledge, "answerer",
+                        property(lambda self: Answerer(hash_retriever, min_score=0.0)))
+    question = ("O débito que está travando nossa CND federal é só da Câmara de Vereadores, "
+                "existe alguma decisão que ajude o município?")
+    _, messages = await call(ActionSituation(db, knowledge, 30), question,
+                             intent="consultar_situacao")
+    assert "custom" in messages[0] and messages[0]["custom"]["sources"]

@@ -4,13 +4,14 @@ last question, feedback buttons and button labels."""
 from __future__ import annotations
 
 import logging
+import re
 from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Tracker
 
 from iara.db import Database, UnansweredQuestion
-from index.text import mask_personal_data
+from index.text import fold, mask_personal_data
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,32 @@ FEEDBACK_BUTTONS = [
 ]
 HANDOFF_BUTTON = {"title": "Falar com uma pessoa", "payload": "/pedir_humano"}
 CONTEXT_TURNS = 6
+
+
+# Requests for Iara to act instead of explaining (forge, issue, remove, change), refused
+# even when the NLU mistakes them for a question: Iara only explains.
+_ACT_VERBS = (r"gere|gera|gerar|emita|emite|emitir|faca|faz|fazer|tira|tire|tirar|altera|"
+              r"altere|alterar|muda|mude|apaga|apague|libera|libere|marca|marque|coloca|"
+              r"coloque|remove|remova|exclui|exclua|assina|assine|homologa|homologue|preenche|"
+              r"preencha|envia|envie|resolve|resolva|regulariza|regularize|baixa|baixe")
+_ACT_OBJECTS = (r"certidao|cnd|cpend|crp|crf|cauc|pendencia|status|situacao|extrato|atestado|"
+                r"convenio|rreo|rgf|dca|msc|siope|siops|siconfi|item|comprovante|documento")
+_ACT_REQUESTS = (
+    re.compile(rf"^(?:(?:por favor|pfv|pf|iara|ei|oi|voce)\W+)*(?:{_ACT_VERBS})\b.*"
+               rf"\b(?:{_ACT_OBJECTS})\b.*\b(?:pra mim|para mim|por mim|no meu lugar|agora|"
+               rf"em nome|urgente|ja)\b"),
+    re.compile(r"\b(?:falso|falsa|falsos|falsas|falsific\w*|forj\w*|adulter\w*|fraud\w*|"
+               r"ninguem vai conferir)\b"),
+    re.compile(rf"^(?:(?:por favor|pfv|pf|iara)\W+)*(?:{_ACT_VERBS})\b.*"
+               r"\b(?:do cauc|no cauc|no sistema|como comprovado|como regular)\b"),
+)
+
+
+def asks_to_act(text: str) -> bool:
+    """Whether the message asks Iara to do something in a system for the gestor (or to
+    forge a document) rather than to explain."""
+    folded = fold(text)
+    return any(pattern.search(folded) for pattern in _ACT_REQUESTS)
 
 
 def channel_of(sender_id: str) -> str:

@@ -17,6 +17,7 @@ from bot.actions.common import (
     HANDOFF_BUTTON,
     QUESTION_INTENTS,
     app_database,
+    asks_to_act,
     entity,
     log_unanswered,
     short_title,
@@ -112,6 +113,9 @@ class ActionAnswerFromKnowledge(Action):
             return events + await self.run(dispatcher, _without_waiting(tracker), domain)
         question_type = QUESTION_INTENTS.get(intent)
         question = str(latest.get("text") or "")
+        if asks_to_act(question):
+            dispatcher.utter_message(response="utter_fora_de_escopo")
+            return []
         item = self._item(tracker, question)
         if question.startswith("/"):  # a button payload: ask about the item it names
             question = BY_CODE[item].title if item else ""

@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 MUNICIPIO_SLOT = "municipio_atual"
 WAITING_SLOT = "aguardando_municipio"
 ALERT_CHANNELS = ("telegram", "whatsapp")
+# Past this many words, a situation request naming no município is a CAUC question.
+KNOWLEDGE_QUESTION_WORDS = 12
 OFFICIAL_SOURCES = [
     {"title": "Tesouro Nacional – CAUC (extrato oficial)",
      "url": "https://gov.br/tesouronacional/pt-br/estados-e-municipios/informacoes-de-"
@@ -98,6 +100,11 @@ class _SituationAction(Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if self._is_knowledge_question(tracker):
+            from bot.actions.knowledge import ActionAnswerFromKnowledge
+
+            return await ActionAnswerFromKnowledge(None, self._knowledge, self._database).run(
+                dispatcher, tracker, domain)
         try:
             ente = await asyncio.to_thread(self._ente, dispatcher, tracker)
             if ente is None:
@@ -112,6 +119,16 @@ class _SituationAction(Action, ABC):
             dispatcher.utter_message(response="utter_erro_conhecimento")
             return []
         return [SlotSet(MUNICIPIO_SLOT, ente.ibge), SlotSet(WAITING_SLOT, None), *events]
+
+    @staticmethod
+    def _is_knowledge_question(tracker: Tracker) -> bool:
+        """A long question that names no município (nor a remembered one) and that the
+        NLU took for a situation request is a question about the CAUC itself."""
+        if (entity(tracker, "municipio") or entity(tracker, "cnpj")
+                or tracker.get_slot(WAITING_SLOT) or tracker.get_slot(MUNICIPIO_SLOT)):
+            return False
+        text = str((tracker.latest_message or {}).get("text") or "")
+        return not text.startswith("/") and len(text.split()) > KNOWLEDGE_QUESTION_WORDS
 
     @abstractmethod
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker,
