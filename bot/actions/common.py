@@ -11,6 +11,8 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from iara.db import Database, UnansweredQuestion
+from iara.settings import Settings
+from index.knowledge import Knowledge
 from index.text import fold, mask_personal_data
 
 logger = logging.getLogger(__name__)
@@ -105,6 +107,32 @@ def conversation_context(tracker: Tracker, turns: int = CONTEXT_TURNS) -> list[d
             if len(context) >= turns:
                 break
     return list(reversed(context))
+
+
+class UsesServices:
+    """Lazy access to what actions share, injectable in tests: the knowledge, the app
+    database and the settings (loaded on first use, never at import)."""
+
+    _knowledge: Knowledge | None = None
+    _database: Database | None = None
+
+    @property
+    def knowledge(self) -> Knowledge:
+        if self._knowledge is None:
+            from iara.services import get_knowledge
+
+            self._knowledge = get_knowledge()
+        return self._knowledge
+
+    @property
+    def database(self) -> Database:
+        return self._database or app_database()
+
+    @property
+    def settings(self) -> Settings:
+        from iara.settings import get_settings
+
+        return get_settings()
 
 
 @lru_cache(maxsize=1)

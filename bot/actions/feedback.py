@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import (
     HANDOFF_BUTTON,
-    app_database,
+    UsesServices,
     channel_of,
     entity,
     last_question,
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 VALUES = ("util", "nao_util")
 
 
-class ActionRecordFeedback(Action):
+class ActionRecordFeedback(UsesServices, Action):
     def __init__(self, database: Database | None = None) -> None:
         self._database = database
 
@@ -42,7 +42,7 @@ class ActionRecordFeedback(Action):
             return []
         topic = tracker.get_slot("ultimo_topico")
         question = last_question(tracker)
-        db = self._database or app_database()
+        db = self.database
         try:
             await asyncio.to_thread(self._store, db, tracker, value, question, topic)
         except Exception:

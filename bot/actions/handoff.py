@@ -8,11 +8,11 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.common import app_database, last_question, log_unanswered, render
+from bot.actions.common import UsesServices, last_question, log_unanswered, render
 from iara.db import Database
 
 
-class ActionHandoff(Action):
+class ActionHandoff(UsesServices, Action):
     """Queues the conversation for analysts and tells the gestor where to get official
     help. The message carries ``handoff: true`` so a channel can route it to a person."""
 
@@ -26,15 +26,13 @@ class ActionHandoff(Action):
     @property
     def contact(self) -> str:
         if self._contact is None:
-            from iara.settings import get_settings
-
-            self._contact = get_settings().handoff_contact
+            self._contact = self.settings.handoff_contact
         return self._contact
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        await asyncio.to_thread(log_unanswered, self._database or app_database(), tracker,
+        await asyncio.to_thread(log_unanswered, self.database, tracker,
                                 last_question(tracker), "handoff")
         text = render(domain, "utter_transferir_humano")
         if self.contact:

@@ -16,7 +16,7 @@ from bot.actions.common import (
     FEEDBACK_BUTTONS,
     HANDOFF_BUTTON,
     QUESTION_INTENTS,
-    app_database,
+    UsesServices,
     asks_to_act,
     entity,
     log_unanswered,
@@ -64,7 +64,7 @@ def item_buttons(codes: tuple[str, ...] | list[str], intent: str) -> list[dict[s
              "payload": f'/{intent}{{"item":"{code}"}}'} for code in codes]
 
 
-class ActionAnswerFromKnowledge(Action):
+class ActionAnswerFromKnowledge(UsesServices, Action):
     def __init__(self, answerer: Answerer | None = None, knowledge: Knowledge | None = None,
                  database: Database | None = None) -> None:
         self._answerer = answerer
@@ -81,18 +81,6 @@ class ActionAnswerFromKnowledge(Action):
 
             self._answerer = get_answerer()
         return self._answerer
-
-    @property
-    def knowledge(self) -> Knowledge:
-        if self._knowledge is None:
-            from iara.services import get_knowledge
-
-            self._knowledge = get_knowledge()
-        return self._knowledge
-
-    @property
-    def database(self) -> Database:
-        return self._database or app_database()
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

@@ -15,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.common import app_database, channel_of, entity, render
+from bot.actions.common import UsesServices, channel_of, entity, render
 from bot.actions.knowledge import item_buttons
 from cauc import (
     EnteRef,
@@ -66,7 +66,7 @@ def fix_lines(knowledge: Knowledge) -> dict[str, str]:
     return lines
 
 
-class _SituationAction(Action, ABC):
+class _SituationAction(UsesServices, Action, ABC):
     """What the situation actions share: the database, the knowledge, the município."""
 
     intent = "consultar_situacao"
@@ -78,23 +78,9 @@ class _SituationAction(Action, ABC):
         self._expiry_days = expiry_days
 
     @property
-    def database(self) -> Database:
-        return self._database or app_database()
-
-    @property
-    def knowledge(self) -> Knowledge:
-        if self._knowledge is None:
-            from iara.services import get_knowledge
-
-            self._knowledge = get_knowledge()
-        return self._knowledge
-
-    @property
     def expiry_days(self) -> int:
         if self._expiry_days is None:
-            from iara.settings import get_settings
-
-            self._expiry_days = get_settings().cauc_expiry_days
+            self._expiry_days = self.settings.cauc_expiry_days
         return self._expiry_days
 
     async def run(

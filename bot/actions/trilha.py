@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.common import FEEDBACK_BUTTONS, entity, render, short_title
+from bot.actions.common import FEEDBACK_BUTTONS, UsesServices, entity, render, short_title
 from bot.actions.knowledge import CONTENT_SLOT, TOPIC_SLOT, TRILHA_BUTTON_TITLE, TRILHA_SLOT
 from index.knowledge import Knowledge
 from index.trilhas import Step, first_step, next_step, step_at, trilha_of
@@ -16,7 +16,7 @@ from index.trilhas import Step, first_step, next_step, step_at, trilha_of
 MAX_OFFICIAL_SOURCES = 3
 
 
-class ActionFollowTrilha(Action):
+class ActionFollowTrilha(UsesServices, Action):
     def __init__(self, knowledge: Knowledge | None = None, public_url: str | None = None
                  ) -> None:
         self._knowledge = knowledge
@@ -26,19 +26,9 @@ class ActionFollowTrilha(Action):
         return "action_seguir_trilha"
 
     @property
-    def knowledge(self) -> Knowledge:
-        if self._knowledge is None:
-            from iara.services import get_knowledge
-
-            self._knowledge = get_knowledge()
-        return self._knowledge
-
-    @property
     def public_url(self) -> str:
         if self._public_url is None:
-            from iara.settings import get_settings
-
-            self._public_url = get_settings().public_base_url
+            self._public_url = self.settings.public_base_url
         return self._public_url
 
     async def run(
