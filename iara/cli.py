@@ -438,9 +438,12 @@ def cmd_eval_answers(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         raise CliError(str(exc)) from exc
     if args.start:
+        from contextlib import redirect_stdout
+
         from iara.stack import Stack
 
-        prepare()
+        with redirect_stdout(sys.stderr):  # progress must not mix with --json
+            prepare()
         with Stack(_settings()) as stack:
             stack.wait_healthy()
             stack.warm_up()
