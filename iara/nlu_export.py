@@ -67,6 +67,10 @@ def find_spans(text: str, vocabulary: Mapping[str, tuple[str, str]]) -> list[Spa
     for match in PERIOD.finditer(folded):
         candidates.append(Span(match.start(), match.end(), "periodo",
                                text[match.start():match.end()]))
+    # Entities end where a whitespace token ends: "fundeb 70%" is annotated "fundeb 70"
+    # (the tokenizer drops the "%"), or Rasa would see a misaligned annotation.
+    candidates = [Span(s.start, s.start + len(text[s.start:s.end].rstrip("%.,;:!?)")),
+                       s.entity, s.value) for s in candidates]
     chosen: list[Span] = []
     for span in sorted(candidates, key=lambda s: (-(s.end - s.start), s.start)):
         if all(span.end <= c.start or span.start >= c.end for c in chosen):

@@ -80,8 +80,11 @@ def test_training_pairs_use_the_section_the_question_asks_for(knowledge: Knowled
     pairs = dict(training_pairs(knowledge, knowledge_chunks(knowledge)))
     assert len(pairs) == len({q.text for q in knowledge.questions})
     deadline = next(q.text for q in knowledge.questions
-                    if q.topic == "3.2.2" and "prazo" in q.text.lower())
+                    if q.topic == "3.2.2" and q.tipo == "prazo")
     assert "— Prazos e validade" in pairs[deadline]
+    how = next(q.text for q in knowledge.questions
+               if q.topic == "4.2" and q.tipo == "como_regularizar")
+    assert "— Como regularizar" in pairs[how]
 
 
 def test_effective_model_uses_only_an_accepted_finetune(tmp_path: Path) -> None:
