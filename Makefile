@@ -70,7 +70,7 @@ test-unit: $(APP)/.installed ## Fast tests only (no model training, no running s
 
 lint: $(APP)/.installed ## ruff and mypy
 	$(APP)/bin/ruff check .
-	$(APP)/bin/mypy iara index api bot
+	$(APP)/bin/mypy iara index api bot cauc
 
 eval: setup ## Quality: retrieval and answers on the dev set, NLU cross-validation (slow)
 	@$(IARA) prepare
