@@ -188,6 +188,33 @@ def test_import_reports_row_errors_and_adds_the_valid_rows(
     assert bad.status_code == 422
 
 
+def test_import_from_an_xlsx_sheet(setup: tuple[TestClient, Settings]) -> None:
+    import io
+
+    from openpyxl import Workbook
+
+    client, settings = setup
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Pergunta", "Tópico", "Tipo"])
+    sheet.append(["o crp vale por quantos dias mesmo?", "4.2", "prazo"])
+    sheet.append([None, None, None])
+    sheet.append(["pergunta sem topico valido", "zzz", "geral"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = client.post("/api/admin/qa/import", params={"filename": "pares.xlsx"},
+                           content=buffer.getvalue(), headers=bearer())
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["linhas"] == 2 and report["aceitas"] == 1
+    assert [e["linha"] for e in report["erros"]] == [2]
+    assert "o crp vale por quantos dias mesmo?" in (
+        settings.knowledge_dir / "qa" / "4.2.yml").read_text()
+    broken = client.post("/api/admin/qa/import", params={"filename": "p.xlsx"},
+                         content=b"not a workbook", headers=bearer())
+    assert broken.status_code == 422
+
+
 def test_audit_records_before_after_and_revert_restores(
         setup: tuple[TestClient, Settings]) -> None:
     client, settings = setup

@@ -193,8 +193,14 @@ COLUMNS = ("pergunta", "topico", "tipo")
 
 
 def read_rows(filename: str, data: bytes) -> list[dict[str, str]]:
-    """Rows {pergunta, topico, tipo} of a CSV (comma or semicolon, UTF-8) or YAML list."""
-    text = data.decode("utf-8-sig")
+    """Rows {pergunta, topico, tipo} of a CSV (comma or semicolon, UTF-8), an XLSX (first
+    sheet, header in the first row) or a YAML list."""
+    if filename.lower().endswith(".xlsx"):
+        return _xlsx_rows(data)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidChangeError("O arquivo não está em UTF-8.") from None
     if filename.lower().endswith((".yml", ".yaml")):
         try:
             loaded = yaml.safe_load(text)
@@ -211,7 +217,30 @@ def read_rows(filename: str, data: bytes) -> list[dict[str, str]]:
         if missing:
             raise InvalidChangeError("Colunas ausentes no CSV: " + ", ".join(missing) + ".")
         return [{fold(k or ""): (v or "").strip() for k, v in row.items()} for row in reader]
-    raise InvalidChangeError("Envie um arquivo .csv, .yml ou .yaml.")
+    raise InvalidChangeError("Envie um arquivo .csv, .xlsx, .yml ou .yaml.")
+
+
+def _xlsx_rows(data: bytes) -> list[dict[str, str]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many types for a file that is no workbook
+        raise InvalidChangeError("A planilha XLSX não pôde ser lida.") from None
+    try:
+        sheet = workbook.worksheets[0]
+        values = [["" if v is None else str(v).strip() for v in row]
+                  for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+    if not values:
+        raise InvalidChangeError("A planilha está vazia.")
+    header = [fold(h) for h in values[0]]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise InvalidChangeError("Colunas ausentes na planilha: " + ", ".join(missing) + ".")
+    return [{h: row[i] if i < len(row) else "" for i, h in enumerate(header) if h}
+            for row in values[1:] if any(row)]
 
 
 def import_rows(db: Database, root: Path, actor: str, rows: list[dict[str, str]],
