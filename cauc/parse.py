@@ -167,6 +167,18 @@ class _Rows:
         return CaucFormatError(self.source, line, message)
 
 
+def _research_date(rows: _Rows, preamble: dict[str, tuple[str, int]], header_line: int
+                   ) -> date:
+    """The preamble's 'Data da Pesquisa' (the snapshot date), or an error naming the line."""
+    if "data da pesquisa" not in preamble:
+        raise rows.error(header_line, "no 'Data da Pesquisa' line before the header")
+    raw_date, date_line = preamble["data da pesquisa"]
+    snapshot_date = _parse_date(raw_date)
+    if snapshot_date is None:
+        raise rows.error(date_line, f"'Data da Pesquisa' is not a dd/mm/aaaa date: {raw_date!r}")
+    return snapshot_date
+
+
 def _parse_date(text: str) -> date | None:
     match = _DATE.fullmatch(text.strip())
     if not match:
@@ -259,12 +271,7 @@ def _parse_dados_abertos(rows: _Rows, first: tuple[int, list[str]],
     if current is None:
         raise rows.error(None, "unknown layout: no header line starting with \"UF\"")
     header_line, header = current
-    if "data da pesquisa" not in preamble:
-        raise rows.error(header_line, "no 'Data da Pesquisa' line before the header")
-    raw_date, date_line = preamble["data da pesquisa"]
-    snapshot_date = _parse_date(raw_date)
-    if snapshot_date is None:
-        raise rows.error(date_line, f"'Data da Pesquisa' is not a dd/mm/aaaa date: {raw_date!r}")
+    snapshot_date = _research_date(rows, preamble, header_line)
     kind: str | None = None
     if "tipo de ente" in preamble:
         tipo, tipo_line = preamble["tipo de ente"]
@@ -361,12 +368,7 @@ def _parse_orgaos(rows: _Rows, source: str) -> ParsedSnapshot:
     if current is None:
         raise rows.error(None, "unknown layout: no header line starting with \"CNPJ\"")
     header_line, header = current
-    if "data da pesquisa" not in preamble:
-        raise rows.error(header_line, "no 'Data da Pesquisa' line before the header")
-    raw_date, date_line = preamble["data da pesquisa"]
-    snapshot_date = _parse_date(raw_date)
-    if snapshot_date is None:
-        raise rows.error(date_line, f"'Data da Pesquisa' is not a dd/mm/aaaa date: {raw_date!r}")
+    snapshot_date = _research_date(rows, preamble, header_line)
     if "ente federativo" not in preamble:
         raise rows.error(header_line, "no 'Ente Federativo: <CNPJ> - <nome>' line")
     raw_ente, ente_line = preamble["ente federativo"]

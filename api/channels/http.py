@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from api.channels.common import Inbound
 from api.schemas import ErrorBody
+
+logger = logging.getLogger(__name__)
 
 INVALID_JSON = "O corpo da requisição não é um JSON válido."
 
@@ -22,3 +31,20 @@ def invalid_json() -> JSONResponse:
 def accepted() -> JSONResponse:
     """What a webhook answers once the update is recorded (or knowingly ignored)."""
     return JSONResponse({"ok": True})
+
+
+async def accept_body(request: Request, body: bytes, platform: str,
+                      parse: Callable[[Any], list[Inbound]]) -> JSONResponse:
+    """The common tail of a verified webhook: decode the JSON body, turn it into inbound
+    messages, hand them to the channel runtime (which drops retries) and acknowledge."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return invalid_json()
+    inbounds = parse(payload)
+    if not inbounds:
+        logger.debug("%s update ignored (nothing to answer)", platform)
+        return accepted()
+    runtime = request.app.state.channels
+    await runtime.accept(runtime.channels[platform], inbounds)
+    return accepted()

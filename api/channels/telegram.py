@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hmac
 import html
-import json
 import logging
 from typing import Any
 
@@ -38,8 +37,7 @@ from api.channels.common import (
     utf16_len,
 )
 from api.channels.delivery import PlatformError, transport_error
-from api.channels.http import accepted, channel_error, invalid_json
-from api.channels.runtime import ChannelRuntime
+from api.channels.http import accept_body, channel_error
 from iara.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -226,16 +224,6 @@ def telegram_router() -> APIRouter:
         if not hmac.compare_digest(given.encode(), expected.encode()):
             logger.warning("Telegram webhook with a wrong secret token refused")
             return channel_error(403, "forbidden", "Token secreto do Telegram inválido.")
-        try:
-            update = json.loads(await request.body())
-        except ValueError:
-            return invalid_json()
-        inbounds = parse_update(update)
-        if not inbounds:
-            logger.debug("Telegram update ignored (nothing to answer)")
-            return accepted()
-        runtime: ChannelRuntime = request.app.state.channels
-        await runtime.accept(runtime.channels[PLATFORM], inbounds)
-        return accepted()
+        return await accept_body(request, await request.body(), PLATFORM, parse_update)
 
     return router

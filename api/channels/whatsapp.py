@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import re
 from typing import Any
@@ -39,8 +38,7 @@ from api.channels.common import (
     unique_titles,
 )
 from api.channels.delivery import PlatformError, transport_error
-from api.channels.http import accepted, channel_error, invalid_json
-from api.channels.runtime import ChannelRuntime
+from api.channels.http import accept_body, channel_error
 from iara.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -260,16 +258,6 @@ def whatsapp_router() -> APIRouter:
                                signature):
             logger.warning("WhatsApp webhook with a wrong signature refused")
             return channel_error(403, "forbidden", "Assinatura do WhatsApp inválida.")
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            return invalid_json()
-        inbounds = parse_notification(payload)
-        if not inbounds:
-            logger.debug("WhatsApp notification ignored (statuses or nothing to answer)")
-            return accepted()
-        runtime: ChannelRuntime = request.app.state.channels
-        await runtime.accept(runtime.channels[PLATFORM], inbounds)
-        return accepted()
+        return await accept_body(request, body, PLATFORM, parse_notification)
 
     return router
