@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     nlu = sub.add_parser("nlu", help="NLU training data")
     nsub = nlu.add_subparsers(dest="nlu_command", required=True)
     nsub.add_parser("export", help="generate var/nlu/conhecimento.yml from knowledge/qa")
+    annotate = nsub.add_parser(
+        "annotate", help="annotate item, sistema, periodo and aspecto in the hand-written "
+        "files of bot/data/nlu as the export does")
+    annotate.add_argument("--check", action="store_true",
+                          help="change nothing; exit 1 when a file is not up to date")
 
     train = sub.add_parser("train", help="train the Rasa model if its inputs changed")
     train.add_argument("--force", action="store_true")
@@ -280,6 +285,22 @@ def cmd_nlu_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_nlu_annotate(args: argparse.Namespace) -> int:
+    from iara.nlu_export import reannotate_file
+
+    knowledge = _load_knowledge()
+    root = _settings().project_root
+    stale = [path for path in sorted((root / "bot" / "data" / "nlu").glob("*.yml"))
+             if reannotate_file(path, knowledge, write=not args.check)]
+    for path in stale:
+        print(f"{'not up to date' if args.check else 'annotated'}: "
+              f"{path.relative_to(root)}")
+    if args.check and stale:
+        print("Run 'iara nlu annotate' to annotate them as the export does.")
+        return 1
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from iara.training import train
     from index.finetune import finetune
@@ -462,12 +483,16 @@ def cmd_eval_answers(args: argparse.Namespace) -> int:
 def cmd_eval_nlu(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
+    from iara.nlu_export import aspect_agreement
     from iara.training import run_nlu_cross_validation
 
     started = time.perf_counter()
-    result = run_nlu_cross_validation(_settings(), _load_knowledge(), folds=args.folds)
+    knowledge = _load_knowledge()
+    result = run_nlu_cross_validation(_settings(), knowledge, folds=args.folds)
+    agreement = aspect_agreement(knowledge)
     if args.json:
-        print(json.dumps({**asdict(result), "out_dir": str(result.out_dir)}, indent=2))
+        print(json.dumps({**asdict(result), "out_dir": str(result.out_dir),
+                          "aspect_agreement": agreement}, indent=2))
         return 0
     print(f"NLU cross-validation ({result.folds} folds, {time.perf_counter() - started:.0f}s)")
     print(f"  intents:  macro-F1 {result.intent_macro_f1:.3f}  accuracy "
@@ -477,6 +502,10 @@ def cmd_eval_nlu(args: argparse.Namespace) -> int:
               f"{result.entity_micro_f1:.3f}")
     for label, f1 in sorted({**result.per_intent, **result.per_entity}.items()):
         print(f"    {label:32s} {f1:.3f}")
+    print("  aspect expressions vs the Q&A question types (knowledge/aspectos.yml):")
+    for tipo, row in agreement.items():
+        print(f"    {tipo:32s} recall {row['recall']:.2f}  precision {row['precision']:.2f}"
+              f"  ({row['perguntas']:.0f} questions)")
     print(f"  reports in {result.out_dir}")
     return 0
 
@@ -762,6 +791,7 @@ COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], int]] = {
     ("index", "status"): cmd_index_status,
     ("index", "search"): cmd_index_search,
     ("nlu", "export"): cmd_nlu_export,
+    ("nlu", "annotate"): cmd_nlu_annotate,
     ("train",): cmd_train,
     ("bot", "validate"): cmd_bot_validate,
     ("bot", "test"): cmd_bot_test,

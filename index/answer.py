@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -58,11 +59,12 @@ TYPE_SECTIONS: dict[str, str] = {
     "sistema_responsavel": "Sistema de origem e responsável",
 }
 
-def question_aspects(question: str, question_type: str | None = None) -> list[str]:
-    """Item sections the question asks for: the NLU's question type first, then the
-    text cues, in the order of the ASPECTS table."""
+def question_aspects(question: str, question_types: Sequence[str] = ()) -> list[str]:
+    """Item sections the question asks for: the NLU's question types (its 'aspecto'
+    entities) first, then the text cues, in the order of the ASPECTS table."""
     folded = fold(question)
-    aspects = [TYPE_SECTIONS[question_type]] if question_type in TYPE_SECTIONS else []
+    aspects = list(dict.fromkeys(TYPE_SECTIONS[t] for t in question_types
+                                 if t in TYPE_SECTIONS))
     aspects += [h for pattern, h in ASPECTS if pattern.search(folded) and h not in aspects]
     return aspects
 
@@ -106,7 +108,7 @@ def compose_answer(
     public_url: str = "",
     item: str | None = None,
     topic: str | None = None,
-    question_type: str | None = None,
+    question_types: Sequence[str] = (),
 ) -> Answer:
     """Answer from the best passage when the match is good enough.
 
@@ -121,7 +123,7 @@ def compose_answer(
                                or hits[0].sparse >= 0.5 * min_sparse)
         return Answer(found=False, hits=hits, suggestions=_suggestions(hits) if near else [])
     best = hits[0]
-    passages = _passages(question, retriever, hits, question_type)
+    passages = _passages(question, retriever, hits, question_types)
     return Answer(
         found=True,
         text=answer_text(passages),
@@ -148,7 +150,7 @@ def answer_text(passages: list[Hit]) -> str:
 
 
 def _passages(question: str, retriever: Retriever, hits: list[Hit],
-              question_type: str | None = None) -> list[Hit]:
+              question_types: Sequence[str] = ()) -> list[Hit]:
     """The best document's sections that answer the question.
 
     Retrieval picks the document; the question's aspect (deadline, how to fix, legal
@@ -156,7 +158,7 @@ def _passages(question: str, retriever: Retriever, hits: list[Hit],
     near-tied one of the same document) answers.
     """
     best = hits[0]
-    aspects = question_aspects(question, question_type)
+    aspects = question_aspects(question, question_types)
     if aspects and best.chunk.item:
         in_doc = retriever.search(question, len(retriever.chunks), topic=best.chunk.topic)
         by_heading = {h.chunk.heading: h for h in in_doc}
@@ -279,25 +281,25 @@ class Answerer:
             self._item_terms |= {c.item for c in self.retriever.chunks if c.item}
         return bool(set(self._analyzer().tokens(question)) & self._item_terms)
 
-    def is_follow_up(self, question: str, question_type: str | None = None) -> bool:
+    def is_follow_up(self, question: str, question_types: Sequence[str] = ()) -> bool:
         """A question that names no topic but asks about an aspect of one."""
         return not self.names_topic(question) and bool(question_aspects(question,
-                                                                        question_type))
+                                                                        question_types))
 
     def answer(self, question: str, *, item: str | None = None,
                context_topic: str | None = None,
-               question_type: str | None = None) -> Answer:
+               question_types: Sequence[str] = ()) -> Answer:
         """Answer ``question``; ``item`` (an item the NLU recognised) restricts retrieval
-        to that item's passages, ``question_type`` (the NLU's intent) picks the section,
+        to that item's passages, ``question_types`` (the NLU's aspects) pick the sections,
         ``context_topic`` answers follow-ups from the previous topic."""
         def compose(topic: str | None = None, confident: bool = True) -> Answer:
             return compose_answer(
                 question, self.retriever, k=self.k, public_url=self.public_url,
                 min_score=self.min_score if confident else 0.0,
                 min_sparse=self.min_sparse if confident else 0.0,
-                topic=topic, question_type=question_type)
+                topic=topic, question_types=question_types)
 
-        if context_topic and item is None and self.is_follow_up(question, question_type):
+        if context_topic and item is None and self.is_follow_up(question, question_types):
             followed = compose(context_topic, confident=False)
             if followed.found:
                 return followed

@@ -40,6 +40,9 @@ QUESTION_TYPES = ("o_que_e", "por_que_pendente", "como_regularizar", "prazo", "b
                   "sistema_responsavel", "geral")
 DEFAULT_QUESTION_TYPE = "geral"
 SYSTEMS_FILE = "entidades.yml"
+# The expressions that mark what a question asks (the 'aspecto' entity of the NLU).
+ASPECTS_FILE = "aspectos.yml"
+ASPECT_TYPES = tuple(t for t in QUESTION_TYPES if t != DEFAULT_QUESTION_TYPE)
 # Names of something behind several items (a group, a kind of document, a report, a system
 # feeding many items): as an item synonym they would point at one item when gestores may
 # mean another, so they are refused (compared folded). Systems go to entidades.yml.
@@ -155,6 +158,8 @@ class Knowledge:
     questions: list[Question]
     dev: list[DevQuestion]
     systems: list[SourceSystem] = field(default_factory=list)
+    # Question type -> the folded expressions that ask it ("ate quando" -> prazo).
+    aspects: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_id = {doc.id: doc for doc in self.documents}
@@ -181,6 +186,15 @@ class Knowledge:
     def system_synonyms(self) -> dict[str, str]:
         """Folded system name or synonym -> canonical name ('siconv' -> 'Transferegov.br')."""
         return {fold(name): system.nome for system in self.systems for name in system.names}
+
+    def aspect_expressions(self) -> dict[str, str]:
+        """Folded expression -> the question type it asks ('ate quando' -> 'prazo')."""
+        return {fold(e): tipo for tipo, expressions in self.aspects.items()
+                for e in expressions}
+
+    def aspects_mentioned(self, text: str) -> list[str]:
+        """Question types whose expressions occur in ``text``, in order of appearance."""
+        return find_mentions(text, self.aspect_expressions())
 
     def items_mentioned(self, text: str) -> list[str]:
         """Item codes whose synonyms occur in ``text`` (see :func:`find_mentions`)."""
@@ -234,7 +248,8 @@ def load_knowledge(root: Path) -> Knowledge:
     questions = _load_questions(root / "qa", root, problems)
     dev = _load_dev(root / "dev.yml", root, problems)
     systems = _load_systems(root / SYSTEMS_FILE, root, problems)
-    knowledge = Knowledge(root, documents, trilhas, questions, dev, systems)
+    aspects = _load_aspects(root / ASPECTS_FILE, root, problems)
+    knowledge = Knowledge(root, documents, trilhas, questions, dev, systems, aspects)
     _check_references(knowledge, problems)
     _check_synonyms(knowledge, problems)
     if problems:
@@ -657,6 +672,46 @@ def _load_systems(path: Path, root: Path, problems: list[KnowledgeProblem]) -> l
             loaded.append(SourceSystem(nome.strip(), tuple(itens), tuple(sinonimos),
                                        str(orgao) if orgao else None, line))
     return loaded
+
+
+def _load_aspects(path: Path, root: Path,
+                  problems: list[KnowledgeProblem]) -> dict[str, tuple[str, ...]]:
+    """The aspects file (optional): question type -> the expressions that ask it; an
+    expression belongs to one type."""
+    rel = _rel(path, root)
+    if not path.exists():
+        return {}
+    node = _compose(path, root, problems)
+    if node is None:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        problems.append(KnowledgeProblem(
+            rel, "must map question types (" + ", ".join(ASPECT_TYPES)
+            + ") to lists of expressions", 1))
+        return {}
+    aspects: dict[str, tuple[str, ...]] = {}
+    owner: dict[str, str] = {}
+    for key, value in node.value:
+        tipo, expressions = str(key.value), _scalar(value)
+        if tipo not in ASPECT_TYPES:
+            problems.append(KnowledgeProblem(
+                rel, f"unknown question type {tipo!r}; the types are "
+                + ", ".join(ASPECT_TYPES), _line(key)))
+            continue
+        if not isinstance(expressions, list) or not all(
+                isinstance(e, str) and e.strip() for e in expressions):
+            problems.append(KnowledgeProblem(
+                rel, f"'{tipo}' must be a list of non-empty texts", _line(value)))
+            continue
+        for expression in expressions:
+            folded = fold(expression)
+            first = owner.setdefault(folded, tipo)
+            if first != tipo or folded in aspects.get(tipo, ()):
+                where = "twice" if first == tipo else f"in both '{first}' and '{tipo}'"
+                problems.append(KnowledgeProblem(
+                    rel, f"expression {expression!r} appears {where}", _line(value)))
+        aspects[tipo] = tuple(dict.fromkeys(fold(e) for e in expressions))
+    return aspects
 
 
 def _check_synonyms(knowledge: Knowledge, problems: list[KnowledgeProblem]) -> None:

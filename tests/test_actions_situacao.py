@@ -61,7 +61,8 @@ async def test_situation_lists_pendencias_with_fixes_buttons_and_sources(
     assert "o documento legal é o extrato emitido no próprio CAUC" in text
     assert "desabilitado" in text.lower()
     assert payload["sources"] and payload["sources"][0]["url"].startswith("https://")
-    assert '/perguntar_como_regularizar{"item":"1.5"}' in [b["payload"] for b in payload["buttons"]]
+    assert '/perguntar{"item":"1.5","aspecto":"como_regularizar"}' in [
+        b["payload"] for b in payload["buttons"]]
     assert slots_of(events)["municipio_atual"] == "1200013"
 
 
@@ -104,7 +105,7 @@ async def test_without_municipio_iara_asks_and_takes_the_next_message(
     assert slots_of(events)["aguardando_municipio"] is None
     # A question typed instead of the name is answered as a question.
     events, messages = await call(answer, "qual o prazo para enviar o RREO ao Siconfi?",
-                                  intent="perguntar_conhecimento",
+                                  intent="perguntar",
                                   slots={"aguardando_municipio": "consultar_situacao"})
     assert slots_of(events)["aguardando_municipio"] is None
     assert messages[0]["custom"]["item"] == "3.2.2"

@@ -222,7 +222,7 @@ def test_whatsapp_answer_with_sources_and_reply_buttons() -> None:
 
 def test_whatsapp_more_than_three_buttons_become_a_list() -> None:
     buttons = [{"title": f"3.2.{n} Relatório de Gestão Fiscal do Poder Executivo",
-                "payload": f'/perguntar_como_regularizar{{"item":"3.2.{n}"}}'}
+                "payload": f'/perguntar{{"item":"3.2.{n}","aspecto":"como_regularizar"}}'}
                for n in range(12)]
     [body] = whatsapp_render("55", [{"text": "Qual item?", "buttons": buttons,
                                      "sources": []}])
@@ -233,7 +233,7 @@ def test_whatsapp_more_than_three_buttons_become_a_list() -> None:
     assert len(rows) == 10 and all(len(r["title"]) <= 24 for r in rows)
     assert rows[0]["title"] == "3.2.0 Relatório de…"
     assert rows[0]["description"].startswith("3.2.0 Relatório de Gestão Fiscal")
-    assert rows[0]["id"] == 'p:/perguntar_como_regularizar{"item":"3.2.0"}'
+    assert rows[0]["id"] == 'p:/perguntar{"item":"3.2.0","aspecto":"como_regularizar"}'
 
 
 def test_whatsapp_answer_too_long_for_buttons_leaves_them_its_last_paragraphs() -> None:

@@ -10,6 +10,7 @@ import yaml
 from index.cauc import ITEMS
 from index.errors import KnowledgeError
 from index.knowledge import (
+    ASPECTS_FILE,
     ITEM_SECTIONS,
     QUESTION_TYPES,
     SYSTEMS_FILE,
@@ -374,6 +375,30 @@ def test_every_shipped_item_has_synonyms(shipped: Knowledge) -> None:
     assert synonyms["anexo 8"] == "3.2.3" and synonyms["crp"] == "4.2"
     assert shipped.items_mentioned("o anexo 12 do rreo e a msc de encerramento") == [
         "3.2.4", "3.4.2"]
+
+
+def test_aspects_file_is_optional_and_validated(kb: Path) -> None:
+    assert load_knowledge(kb).aspects == {}
+    (kb / ASPECTS_FILE).write_text("prazo: [prazo, 'até quando']\nbase_legal: [lei]\n",
+                                   encoding="utf-8")
+    knowledge = load_knowledge(kb)
+    assert knowledge.aspect_expressions() == {"prazo": "prazo", "ate quando": "prazo",
+                                              "lei": "base_legal"}
+    assert knowledge.aspects_mentioned("Qual a LEI? e até quando?") == ["base_legal", "prazo"]
+    (kb / ASPECTS_FILE).write_text("prazo: [prazo]\ngeral: [x]\nbase_legal: [Prazo]\n"
+                                   "o_que_e: oi\n", encoding="utf-8")
+    found = problems(kb)
+    assert any("aspectos.yml:2: unknown question type 'geral'" in p for p in found)
+    assert any("aspectos.yml:3: expression 'Prazo' appears in both 'prazo' and "
+               "'base_legal'" in p for p in found)
+    assert any("aspectos.yml:4: 'o_que_e' must be a list of non-empty texts" in p
+               for p in found)
+
+
+def test_shipped_aspects_cover_every_question_type(shipped: Knowledge) -> None:
+    assert set(shipped.aspects) == set(QUESTION_TYPES) - {"geral"}
+    assert shipped.aspects_mentioned("até quando envio o rreo e qual a base legal?") == [
+        "prazo", "base_legal"]
 
 
 def test_shipped_systems_feed_existing_items(shipped: Knowledge) -> None:

@@ -71,7 +71,7 @@ def test_a_pendencia_without_item_asks_back_then_answers_the_chosen_item(stack: 
     assert len(asked) == 1 and asked[0]["sources"] == []
     assert "Qual item do extrato" in asked[0]["text"]
     button = asked[0]["buttons"][0]
-    assert button["payload"] == '/perguntar_como_regularizar{"item":"3.2.3"}'
+    assert button["payload"] == '/perguntar{"item":"3.2.3","aspecto":"como_regularizar"}'
     answer = chat(stack, "e2e-pendencia", button["payload"])["messages"]
     assert answer[0]["sources"][0]["item"] == "3.2.3"
     assert answer[0]["sources"][0]["title"].endswith("› Como regularizar")

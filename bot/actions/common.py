@@ -17,18 +17,9 @@ from index.text import fold, mask_personal_data
 
 logger = logging.getLogger(__name__)
 
-# Intents that ask the knowledge something -> the question type the answer follows.
-QUESTION_INTENTS: dict[str, str | None] = {
-    "perguntar_conhecimento": None,
-    "perguntar_o_que_e": "o_que_e",
-    "perguntar_por_que_pendente": "por_que_pendente",
-    "perguntar_como_regularizar": "como_regularizar",
-    "perguntar_prazo": "prazo",
-    "perguntar_base_legal": "base_legal",
-    "perguntar_sistema_responsavel": "sistema_responsavel",
-    "informar_pendencia": "como_regularizar",
-    "nlu_fallback": None,
-}
+# Intents that ask the knowledge something (what they ask is the 'aspecto' entity).
+QUESTION_INTENT = "perguntar"
+QUESTION_INTENTS = frozenset({QUESTION_INTENT, "informar_pendencia", "nlu_fallback"})
 CHANNELS = ("web", "telegram", "whatsapp")
 FEEDBACK_BUTTONS = [
     {"title": "👍 Útil", "payload": '/avaliar{"avaliacao":"util"}'},

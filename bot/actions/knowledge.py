@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions.common import (
     FEEDBACK_BUTTONS,
     HANDOFF_BUTTON,
-    QUESTION_INTENTS,
+    QUESTION_INTENT,
     UsesServices,
     asks_to_act,
     entity,
@@ -26,7 +26,8 @@ from iara.db import Database
 from index.answer import Answer, Answerer
 from index.cauc import BY_CODE
 from index.errors import IaraError
-from index.knowledge import Knowledge
+from index.knowledge import ASPECT_TYPES, Knowledge
+from index.text import fold
 from index.trilhas import next_step, trilha_of
 
 logger = logging.getLogger(__name__)
@@ -58,10 +59,13 @@ def _without_waiting(tracker: Tracker) -> Tracker:
     return unwaited
 
 
-def item_buttons(codes: tuple[str, ...] | list[str], intent: str) -> list[dict[str, str]]:
+def item_buttons(codes: tuple[str, ...] | list[str],
+                 aspect: str = "como_regularizar") -> list[dict[str, str]]:
+    """Buttons that ask ``aspect`` (how to fix it, by default) of each item."""
     return [{"title": short_title(f"{code} {BY_CODE[code].title}", 20 if len(codes) <= 3
                                   else 24),
-             "payload": f'/{intent}{{"item":"{code}"}}'} for code in codes]
+             "payload": f'/{QUESTION_INTENT}{{"item":"{code}","aspecto":"{aspect}"}}'}
+            for code in codes]
 
 
 class ActionAnswerFromKnowledge(UsesServices, Action):
@@ -86,9 +90,9 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         latest = tracker.latest_message or {}
-        intent = (latest.get("intent") or {}).get("name") or "perguntar_conhecimento"
+        intent = (latest.get("intent") or {}).get("name") or QUESTION_INTENT
         waiting = tracker.get_slot("aguardando_municipio")
-        if waiting and intent in ("perguntar_conhecimento", "nlu_fallback"):
+        if waiting and intent in (QUESTION_INTENT, "nlu_fallback"):
             # Iara asked "which município?": the answer is a name, not a question.
             from bot.actions.situacao import WAITING_ACTIONS, looks_like_municipio
 
@@ -99,26 +103,28 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
                 return await situation_action.run(dispatcher, tracker, domain)
             events: list[dict[str, Any]] = [SlotSet("aguardando_municipio", None)]
             return events + await self.run(dispatcher, _without_waiting(tracker), domain)
-        question_type = QUESTION_INTENTS.get(intent)
         question = str(latest.get("text") or "")
         if asks_to_act(question):
             dispatcher.utter_message(response="utter_fora_de_escopo")
             return []
         item = self._item(tracker, question)
+        aspects = self._aspects(tracker)
+        if intent == "informar_pendencia" and not aspects:
+            aspects = ["como_regularizar"]
         if question.startswith("/"):  # a button payload: ask about the item it names
             question = BY_CODE[item].title if item else ""
         context = tracker.get_slot(TOPIC_SLOT)
         asks_item = intent == "informar_pendencia" and item is None
         if asks_item and not self.answerer.names_item(question):
             dispatcher.utter_message(response="utter_perguntar_item", buttons=[
-                *item_buttons(COMMON_PENDING_ITEMS, "perguntar_como_regularizar"),
+                *item_buttons(COMMON_PENDING_ITEMS),
                 {"title": "Outro item", "payload": "/listar_itens"},
                 {"title": "Ver meu município", "payload": "/consultar_situacao"}])
             return []
         try:
             answer = await asyncio.to_thread(
                 self.answerer.answer, question, item=item, context_topic=context,
-                question_type=question_type)
+                question_types=aspects)
         except IaraError:
             logger.exception("Knowledge lookup failed")
             dispatcher.utter_message(response="utter_erro_conhecimento")
@@ -148,6 +154,18 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
             return feeds[0]
         mentioned = self.knowledge.items_mentioned(question) if question else []
         return mentioned[0] if len(set(mentioned)) == 1 else None
+
+    def _aspects(self, tracker: Tracker) -> list[str]:
+        """What the message asks (question types), from the NLU's 'aspecto' entities: a
+        canonical type, or an expression of aspectos.yml the synonym mapper left as typed
+        ("até quando" -> prazo)."""
+        expressions = self.knowledge.aspect_expressions()
+        aspects: list[str] = []
+        for value in tracker.get_latest_entity_values("aspecto"):
+            tipo = value if value in ASPECT_TYPES else expressions.get(fold(str(value)))
+            if tipo and tipo not in aspects:
+                aspects.append(tipo)
+        return aspects
 
     def _offer_trilha(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                       doc_id: str | None) -> list[dict[str, Any]]:

@@ -34,5 +34,5 @@ class ActionListItems(Action):
             return []
         codes = [i.code for i in ITEMS if i.code.split(".")[0] == group and not i.states_only]
         dispatcher.utter_message(response="utter_escolher_item_do_grupo", grupo=GROUPS[group],
-                                 buttons=item_buttons(codes, "perguntar_como_regularizar"))
+                                 buttons=item_buttons(codes))
         return []

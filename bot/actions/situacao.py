@@ -169,7 +169,7 @@ class ActionSituation(_SituationAction):
         text = situation_text(current, self.expiry_days, fixes=fix_lines(self.knowledge))
         text += "\n\n" + render(domain, "utter_lembrete_extrato")
         pending = [s.code for s in current.pendencias if s.code in BY_CODE][:10]
-        buttons = item_buttons(pending, "perguntar_como_regularizar")
+        buttons = item_buttons(pending)
         if channel_of(tracker.sender_id) in ALERT_CHANNELS and len(buttons) < 10:
             buttons.append({"title": "Avisar mudanças",
                             "payload": f'/assinar_alertas{{"municipio":"{ente.ibge}"}}'})
@@ -186,8 +186,7 @@ class ActionChanges(_SituationAction):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                 domain: dict[str, Any], ente: EnteRef) -> list[dict[str, Any]]:
         diff = ente_diff(self.database, ente.ibge)
-        buttons = item_buttons([c.code for c in diff.novas_pendencias if c.code in BY_CODE][:10],
-                               "perguntar_como_regularizar")
+        buttons = item_buttons([c.code for c in diff.novas_pendencias if c.code in BY_CODE][:10])
         dispatcher.utter_message(json_message=self._message(diff_text(diff), buttons))
         return []
 
