@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
@@ -72,57 +71,123 @@ def build_answerer(settings: Settings, index_path: Path,
                     min_sparse=settings.min_sparse_score, public_url=settings.public_base_url)
 
 
-class ReloadingAnswerer:
-    """An :class:`Answerer` that follows the deployed index version.
+class ServedRelease:
+    """The knowledge and the answerer of the deployed release, followed live.
 
-    Every few seconds it checks the index pointer (``iara.admin.releases``); when it moved,
-    one caller loads the new index (same encoder and analyzer) while every other caller
-    keeps answering with the old one, then the reference is swapped in one assignment.
+    Every use checks the release pointer (``iara.admin.releases``; one ``stat``). When it
+    moved, one caller loads what changed (the knowledge, the index, the encoder if the
+    release names another one) while every other caller keeps using the old objects; then
+    the references are swapped in one assignment. A release that fails to load is logged
+    and the old one keeps serving.
     """
 
-    CHECK_EVERY_S = 2.0
-
     def __init__(self, settings: Settings) -> None:
-        from iara.admin.releases import current_index
+        from iara.admin import releases
 
         self._settings = settings
-        self._current_index = current_index
-        path = current_index(settings)
-        self._encoder = make_encoder(settings)
-        self._analyzer = PortugueseAnalyzer(settings.spacy_pipeline)
-        self._answerer = build_answerer(settings, path, self._encoder, self._analyzer)
-        self._path = path
-        self._checked = time.monotonic()
+        self._releases = releases
         self._loading = threading.Lock()
+        self._stamp: tuple[int, int] | None = self._pointer_stamp()
+        self._served = releases.served(settings)
+        self._knowledge: Knowledge | None = None
+        self._answerer: Answerer | None = None
+        self._encoder: SentenceTransformerEncoder | None = None
+        self._analyzer: PortugueseAnalyzer | None = None
+
+    def _pointer_stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = self._releases.pointer_path(self._settings).stat()
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    def _make_encoder(self, spec: tuple[str, str] | None) -> SentenceTransformerEncoder:
+        if spec is None:
+            return make_encoder(self._settings)
+        return SentenceTransformerEncoder(spec[0], name=spec[1],
+                                          batch_size=self._settings.embedding_batch_size,
+                                          offline=self._settings.offline)
+
+    def _spec(self, served: Any) -> tuple[str, str]:
+        return tuple(served.encoder) if served.encoder else encoder_spec(self._settings)
+
+    def _follow(self) -> None:
+        stamp = self._pointer_stamp()
+        if stamp == self._stamp or not self._loading.acquire(blocking=False):
+            return
+        try:
+            self._stamp = stamp
+            fresh = self._releases.served(self._settings)
+            if fresh == self._served:
+                return
+            knowledge = self._knowledge
+            if knowledge is not None and fresh.knowledge != self._served.knowledge:
+                knowledge = load_knowledge(fresh.knowledge)
+            answerer, encoder = self._answerer, self._encoder
+            old_spec, new_spec = self._spec(self._served), self._spec(fresh)
+            if answerer is not None and (fresh.index, new_spec) != (self._served.index,
+                                                                    old_spec):
+                if new_spec != old_spec:
+                    encoder = self._make_encoder(fresh.encoder)
+                answerer = build_answerer(self._settings, fresh.index, encoder,
+                                          self._analyzer)
+            self._knowledge, self._answerer, self._encoder = knowledge, answerer, encoder
+            self._served = fresh
+            logger.info("Serving release %s (index %s, knowledge %s)", fresh.id, fresh.index,
+                        fresh.knowledge)
+        except Exception:
+            logger.exception("Could not load the new release; the old one keeps serving")
+        finally:
+            self._loading.release()
+
+    @property
+    def knowledge(self) -> Knowledge:
+        self._follow()
+        if self._knowledge is None:
+            with self._loading:
+                if self._knowledge is None:
+                    self._knowledge = load_knowledge(self._served.knowledge)
+        return self._knowledge
+
+    def answerer(self) -> Answerer:
+        self._follow()
+        if self._answerer is None:
+            with self._loading:
+                if self._answerer is None:
+                    self._encoder = self._make_encoder(self._served.encoder)
+                    self._analyzer = PortugueseAnalyzer(self._settings.spacy_pipeline)
+                    self._answerer = build_answerer(self._settings, self._served.index,
+                                                    self._encoder, self._analyzer)
+        return self._answerer
+
+
+class ReloadingAnswerer:
+    """An :class:`Answerer` that follows the deployed release (see :class:`ServedRelease`)."""
+
+    def __init__(self, served: ServedRelease) -> None:
+        self._served = served
 
     def current(self) -> Answerer:
-        now = time.monotonic()
-        if now - self._checked >= self.CHECK_EVERY_S and self._loading.acquire(blocking=False):
-            try:
-                self._checked = now
-                path = self._current_index(self._settings)
-                if path != self._path:
-                    fresh = build_answerer(self._settings, path, self._encoder, self._analyzer)
-                    self._answerer, self._path = fresh, path
-                    logger.info("Serving the index at %s", path)
-            except Exception:
-                logger.exception("Could not load the new index; the old one keeps serving")
-            finally:
-                self._loading.release()
-        return self._answerer
+        return self._served.answerer()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.current(), name)
 
 
 @lru_cache(maxsize=1)
-def get_answerer() -> Answerer:
-    """The configured answerer: real model and the deployed index; loaded on first use,
-    then cached (it follows index deploys: see :class:`ReloadingAnswerer`)."""
-    return cast(Answerer, ReloadingAnswerer(get_settings()))
+def served_release() -> ServedRelease:
+    """The process's view of the deployed release (nothing is loaded until first use)."""
+    return ServedRelease(get_settings())
 
 
 @lru_cache(maxsize=1)
+def get_answerer() -> Answerer:
+    """The configured answerer: real model and the deployed index; loaded on first use,
+    then cached (it follows index deploys: see :class:`ReloadingAnswerer`)."""
+    return cast(Answerer, ReloadingAnswerer(served_release()))
+
+
 def get_knowledge() -> Knowledge:
-    """The configured knowledge, loaded once per process."""
-    return load_configured_knowledge()
+    """The knowledge of the deployed release (the configured one before any deploy),
+    loaded once per release."""
+    return served_release().knowledge

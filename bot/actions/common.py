@@ -109,11 +109,11 @@ class UsesServices:
 
     @property
     def knowledge(self) -> Knowledge:
-        if self._knowledge is None:
-            from iara.services import get_knowledge
+        if self._knowledge is not None:  # injected (tests)
+            return self._knowledge
+        from iara.services import get_knowledge
 
-            self._knowledge = get_knowledge()
-        return self._knowledge
+        return get_knowledge()  # the deployed release's: follows deploys and rollbacks
 
     @property
     def database(self) -> Database:

@@ -1,26 +1,41 @@
-"""Releases: a Rasa model and an index folder deployed together, with one previous
-release kept for rollback.
+"""Releases: a Rasa model, an index folder, the knowledge snapshot it was built from and
+the encoder that embedded it, deployed together, with one previous release kept for
+rollback.
 
 ```
 <var_dir>/releases/<id>/models/iara.tar.gz   the release's Rasa model
+<var_dir>/releases/<id>/knowledge/           the knowledge it was trained on (a snapshot)
 <var_dir>/releases/<id>/index/               its index (versioned folder)
 <var_dir>/releases/state.json                {"current": {...}, "previous": {...}}
-<var_dir>/index-current                      the index folder the action server serves
+<var_dir>/release-current.json               what the action server serves: index,
+                                             knowledge and encoder of the live release
 ```
-Before the first deploy the live release is the prepared model and index of ``var/``.
+Before the first deploy the live release is the prepared model, index and encoder of
+``var/`` and the configured ``knowledge/``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from iara.settings import Settings
 from iara.training import model_path
 
-POINTER = "index-current"
+POINTER = "release-current.json"
+
+
+@dataclass(frozen=True)
+class Served:
+    """What the action server should answer from: one consistent set of paths."""
+
+    id: str
+    index: Path
+    knowledge: Path
+    encoder: tuple[str, str] | None  # (location, name); None: the configured encoder
 
 
 def releases_dir(settings: Settings) -> Path:
@@ -45,12 +60,31 @@ def write_state(settings: Settings, state: dict[str, Any]) -> None:
 
 def initial_release(settings: Settings) -> dict[str, Any]:
     return {"id": "inicial", "model": str(model_path(settings)),
-            "index": str(settings.index_path), "metrics": None, "fingerprint": None}
+            "index": str(settings.index_path), "knowledge": str(settings.knowledge_dir),
+            "encoder": None, "metrics": None, "fingerprint": initial_fingerprint(settings)}
+
+
+def initial_fingerprint(settings: Settings) -> str | None:
+    """The training fingerprint (as retraining computes it) of the prepared model, when
+    the exported NLU in ``var/`` is still the one it was trained on; else None."""
+    from iara.admin.retrain import fingerprint, training_files
+    from iara.training import is_model_stale
+
+    if is_model_stale(settings):
+        return None
+    return fingerprint(training_files(settings, settings.generated_nlu_dir))
 
 
 def live_release(settings: Settings) -> dict[str, Any]:
     current: dict[str, Any] | None = read_state(settings).get("current")
     return current or initial_release(settings)
+
+
+def known_releases(settings: Settings) -> list[dict[str, Any]]:
+    """The live release and the one kept for rollback (whose files still exist)."""
+    state = read_state(settings)
+    found = [r for r in (state.get("current"), state.get("previous")) if r]
+    return [r for r in found if Path(r["model"]).exists()]
 
 
 def current_model(settings: Settings) -> Path:
@@ -59,18 +93,37 @@ def current_model(settings: Settings) -> Path:
     return model if model.exists() else model_path(settings)
 
 
+def pointer_path(settings: Settings) -> Path:
+    return settings.var_dir / POINTER
+
+
+def served(settings: Settings) -> Served:
+    """The index, knowledge and encoder the action server should use now: those of the
+    pointer, else the configured ones."""
+    default = Served("inicial", settings.index_path, settings.knowledge_dir, None)
+    try:
+        data = json.loads(pointer_path(settings).read_text(encoding="utf-8"))
+        index, knowledge = Path(data["index"]), Path(data["knowledge"])
+        encoder = tuple(data["encoder"]) if data.get("encoder") else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return default
+    if not (index / "manifest.json").exists() or not knowledge.is_dir():
+        return default
+    return Served(str(data.get("id", "?")), index, knowledge,
+                  (str(encoder[0]), str(encoder[1])) if encoder else None)
+
+
 def current_index(settings: Settings) -> Path:
     """The index folder the action server should serve (the pointer, else the setting)."""
-    pointer = settings.var_dir / POINTER
-    try:
-        target = Path(pointer.read_text(encoding="utf-8").strip())
-    except OSError:
-        return settings.index_path
-    return target if (target / "manifest.json").exists() else settings.index_path
+    return served(settings).index
 
 
-def point_index(settings: Settings, index: Path) -> None:
-    _atomic_write(settings.var_dir / POINTER, str(index))
+def point_to(settings: Settings, release: dict[str, Any]) -> None:
+    """Make the action server follow ``release`` (one atomic file replace)."""
+    _atomic_write(pointer_path(settings), json.dumps({
+        "id": release["id"], "index": str(release["index"]),
+        "knowledge": str(release.get("knowledge") or settings.knowledge_dir),
+        "encoder": release.get("encoder")}, ensure_ascii=False))
 
 
 def _atomic_write(path: Path, text: str) -> None:
