@@ -45,7 +45,7 @@ class TrainingRun(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     actor: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20), default="running")  # running|deployed|
-    # rejected|failed|rolled_back
+    # rejected|failed|rolled_back|unchanged
     step: Mapped[str] = mapped_column(String(200), default="")
     release: Mapped[str | None] = mapped_column(String(40), nullable=True)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,20 +1,25 @@
 """Retraining as one action: validate, train, index, evaluate, deploy or refuse.
 
-1. validate the knowledge (``load_knowledge``);
-2. export the NLU into the candidate's folder and train a Rasa model, through the running
-   engine's HTTP API (``POST /model/train``) or, when no engine answers, ``rasa train`` in
-   the engine environment; an unchanged NLU/domain/config reuses the live model;
+1. snapshot and validate the knowledge (the release answers from its own copy, so edits
+   made while it trains wait for the next training);
+2. export the NLU and train a Rasa model through the running engine's HTTP API
+   (``POST /model/train``) or, when no engine answers, ``rasa train`` in the engine
+   environment; a model of a kept release with the same NLU/domain/config is reused;
 3. build the candidate index incrementally (a copy of the live index, re-embedding only
    changed passages) into the release's own folder;
-4. evaluate the candidate with ``iara eval answers`` logic on ``knowledge/dev.yml``
-   through a side stack (engine + actions + API on free ports, throwaway databases), and
-   the live release the same way when its metrics are not known for this dev set;
+4. evaluate on ``knowledge/dev.yml`` (``iara eval answers`` logic) through one side stack
+   (engine + actions + API on free ports, throwaway databases). It starts while the Rasa
+   model trains and measures the live release first when its metrics are not known for
+   this dev set; then it loads the candidate (``PUT /model``, release pointer) and
+   measures it, several questions at a time;
 5. deploy only if no metric drops by more than ``retrain_tolerance``: ``PUT /model`` on
-   the engine, then the index pointer the action server follows (it loads the new index
-   while the old one keeps answering). The previous release stays for rollback.
+   the engine, then the release pointer the action server follows (it loads the new
+   knowledge and index while the old ones keep answering; a warm-up request makes it load
+   before the next gestor asks). The previous release stays for rollback.
 
-One training at a time, in a background thread; each run is a ``training_runs`` row
-(step, log, metrics, decision) that the admin page polls.
+Nothing is evaluated or deployed when the NLU, the knowledge, the dev set and the encoder
+are those of the live release. One training at a time, in a background thread; each run
+is a ``training_runs`` row (step, timed log, metrics, decision) that the admin page polls.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from iara.admin.models import TrainingRun
 from iara.db import Database, utcnow
 from iara.settings import Settings
 from iara.training import ENGINE_ENV, MODEL_NAME, rasa_executable
+from index.errors import IaraError
 from index.text import sha256
 
 logger = logging.getLogger(__name__)
@@ -104,6 +110,7 @@ class Trainer:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._last: int | None = None
+        self._encoder: Any = None
         self._fail_interrupted()
 
     def _process_lock(self) -> IO[str] | None:
@@ -132,7 +139,8 @@ class Trainer:
                 run.finished_at = utcnow()
 
     # --- public ----------------------------------------------------------------------
-    def start(self, actor: str, *, wait: bool = False) -> dict[str, Any]:
+    def start(self, actor: str, *, wait: bool = False, force: bool = False
+              ) -> dict[str, Any]:
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 raise ConflictError("Já há um treino em andamento; acompanhe o progresso.")
@@ -145,7 +153,7 @@ class Trainer:
                 session.flush()
                 run_id = run.id
             self._last = run_id
-            self._thread = threading.Thread(target=self._run, args=(run_id, handle),
+            self._thread = threading.Thread(target=self._run, args=(run_id, handle, force),
                                             name=f"retrain-{run_id}", daemon=True)
             self._thread.start()
         if wait:
@@ -196,10 +204,10 @@ class Trainer:
             for key, value in fields.items():
                 setattr(run, key, value)
 
-    def _run(self, run_id: int, handle: IO[str]) -> None:
+    def _run(self, run_id: int, handle: IO[str], force: bool = False) -> None:
         try:
             with handle:
-                self._pipeline(run_id)
+                self._pipeline(run_id, force)
         except Exception as exc:
             logger.exception("retrain %d failed", run_id)
             detail = getattr(exc, "problems", None)
@@ -209,47 +217,70 @@ class Trainer:
                            finished_at=utcnow())
             logger.debug(traceback.format_exc())
 
-    def _pipeline(self, run_id: int) -> None:
+    def _pipeline(self, run_id: int, force: bool = False) -> None:
         from iara.nlu_export import export_nlu
+        from iara.services import encoder_spec
         from index.knowledge import load_knowledge
 
         settings = self.settings
         release_id = datetime.now().strftime("r%Y%m%d-%H%M%S-") + str(run_id)
         folder = releases.releases_dir(settings) / release_id
         self._progress(run_id, "validando o conhecimento", release=release_id)
-        knowledge = load_knowledge(settings.knowledge_dir)
+        snapshot = folder / "knowledge"
+        shutil.copytree(settings.knowledge_dir, snapshot)
+        knowledge = load_knowledge(snapshot)
         live = releases.live_release(settings)
 
         nlu_dir = folder / "nlu"
         export_nlu(knowledge, nlu_dir)
         files = training_files(settings, nlu_dir)
         print_ = fingerprint(files)
-        model = folder / "models" / f"{MODEL_NAME}.tar.gz"
-        model.parent.mkdir(parents=True, exist_ok=True)
-        if live.get("fingerprint") == print_ and Path(live["model"]).exists():
-            self._progress(run_id, "modelo Rasa inalterado: reaproveitado")
-            shutil.copy2(live["model"], model)
-        else:
-            self._progress(run_id, "treinando o modelo Rasa")
-            self._train(files, model)
-        self._link_encoder(folder)
-
-        self._progress(run_id, "construindo o índice (incremental)")
-        index = folder / "index"
-        self._build_index(knowledge, Path(live["index"]), index)
-
-        dev = settings.knowledge_dir / "dev.yml"
+        dev = snapshot / "dev.yml"
         dev_print = sha256(dev.read_text(encoding="utf-8")) if dev.exists() else ""
-        baseline = live.get("metrics")
-        if not baseline or live.get("dev") != dev_print:
-            self._progress(run_id, "avaliando a versão no ar (conjunto dev)")
-            baseline = self._evaluate(Path(live["model"]), Path(live["index"]),
-                                      folder / "eval-live")
+        encoder = list(encoder_spec(settings))
+        candidate: dict[str, Any] = {
+            "id": release_id, "model": str(folder / "models" / f"{MODEL_NAME}.tar.gz"),
+            "index": str(folder / "index"), "knowledge": str(snapshot), "encoder": encoder,
+            "fingerprint": print_, "dev": dev_print,
+            "knowledge_print": tree_fingerprint(snapshot)}
+        same = all(live.get(k) == candidate[k]
+                   for k in ("fingerprint", "dev", "knowledge_print", "encoder"))
+        if same and live.get("metrics") and not force:
+            shutil.rmtree(folder, ignore_errors=True)
+            self._progress(run_id, "nada mudou", status="unchanged", metrics=live["metrics"],
+                           baseline=live["metrics"], finished_at=utcnow(),
+                           decision=f"Nada mudou desde a versão no ar ({live['id']}): "
+                           "modelo, conhecimento e conjunto de avaliação iguais.")
+            return
+
+        with SideStack(settings, folder / "eval") as side:
+            # The side stack starts (and measures the live release when needed) while the
+            # Rasa model trains: the two do not depend on each other.
+            need_baseline = not live.get("metrics") or live.get("dev") != dev_print
+            side.start_with(live, dev, measure=need_baseline)
+            model = Path(candidate["model"])
+            model.parent.mkdir(parents=True, exist_ok=True)
+            reusable = next((r for r in [live, *releases.known_releases(settings)]
+                             if r.get("fingerprint") == print_ and Path(r["model"]).exists()),
+                            None)
+            if reusable is not None and not force:
+                self._progress(run_id, "modelo Rasa inalterado: reaproveitado")
+                shutil.copy2(reusable["model"], model)
+            else:
+                self._progress(run_id, "treinando o modelo Rasa")
+                self._train(files, model, force=force)
+            self._link_encoder(folder)
+
+            self._progress(run_id, "construindo o índice (incremental)")
+            self._build_index(knowledge, Path(live["index"]), Path(candidate["index"]))
+
+            self._progress(run_id, "avaliando a versão no ar (conjunto dev)"
+                           if need_baseline else "preparando a avaliação")
+            baseline = side.baseline() if need_baseline else live["metrics"]
             live = {**live, "metrics": baseline, "dev": dev_print}
-        self._progress(run_id, "avaliando o candidato (conjunto dev)", baseline=baseline)
-        metrics = self._evaluate(model, index, folder / "eval")
-        candidate = {"id": release_id, "model": str(model), "index": str(index),
-                     "metrics": metrics, "fingerprint": print_, "dev": dev_print}
+            self._progress(run_id, "avaliando o candidato (conjunto dev)", baseline=baseline)
+            metrics = side.measure(candidate)
+        candidate["metrics"] = metrics
         drops = regressions(metrics, baseline, settings.retrain_tolerance)
         if drops:
             self._progress(run_id, "recusado", status="rejected", metrics=metrics,
@@ -265,7 +296,7 @@ class Trainer:
                        decision="Publicado: nenhuma métrica caiu além da tolerância "
                        f"({settings.retrain_tolerance}).", finished_at=utcnow())
 
-    def _train(self, files: list[Path], model: Path) -> None:
+    def _train(self, files: list[Path], model: Path, *, force: bool = False) -> None:
         settings = self.settings
         token = settings.rasa_token.get_secret_value() if settings.rasa_token else ""
         url = str(settings.rasa_url).rstrip("/")
@@ -279,7 +310,7 @@ class Trainer:
                 f"{url}/model/train", content=training_payload(files).encode(),
                 headers={"Content-Type": "application/yaml"}, timeout=TRAIN_TIMEOUT_S,
                 params={"token": token, "save_to_default_model_directory": "false",
-                        "force_training": "false"})
+                        "force_training": "true" if force else "false"})
             if response.status_code != 200:
                 raise RuntimeError(f"engine training failed: HTTP {response.status_code} "
                                    f"{response.text[:300]}")
@@ -306,7 +337,7 @@ class Trainer:
         encoder = self.settings.encoder_dir
         link = folder / "models" / encoder.name
         if encoder.exists() and not link.exists():
-            link.symlink_to(encoder, target_is_directory=True)
+            link.symlink_to(encoder.resolve(), target_is_directory=True)
 
     def _build_index(self, knowledge: Any, live_index: Path, index: Path) -> None:
         from iara.services import make_encoder
@@ -314,50 +345,19 @@ class Trainer:
 
         if live_index.exists():
             shutil.copytree(live_index, index, dirs_exist_ok=True)
-        build_index(knowledge, make_encoder(self.settings), index,
+        if self._encoder is None:  # loaded only when a passage needs embedding
+            self._encoder = make_encoder(self.settings)
+        build_index(knowledge, self._encoder, index,
                     hnsw_threshold=self.settings.hnsw_threshold)
-
-    def _evaluate(self, model: Path, index: Path, workdir: Path) -> dict[str, Any]:
-        """``iara eval answers`` totals of a model + index, through a side stack."""
-        from iara.eval_answers import evaluate_answers, load_questions
-        from iara.stack import Stack
-
-        settings = self.settings
-        dev = settings.knowledge_dir / "dev.yml"
-        questions = load_questions(dev)
-        workdir.mkdir(parents=True, exist_ok=True)
-        var = workdir / "var"
-        (var / "models").mkdir(parents=True, exist_ok=True)
-        target = var / "models" / f"{MODEL_NAME}.tar.gz"
-        if not target.exists():
-            os.symlink(model.resolve(), target)
-        encoder = settings.encoder_dir
-        if encoder.exists() and not (var / "models" / encoder.name).exists():
-            (var / "models" / encoder.name).symlink_to(encoder.resolve(),
-                                                       target_is_directory=True)
-        api, engine, actions = _free_port(), _free_port(), _free_port()
-        side = settings.model_copy(update={
-            "var_dir": var, "index_dir": index, "api_port": api,
-            "rasa_url": f"http://127.0.0.1:{engine}",
-            "actions_url": f"http://127.0.0.1:{actions}",
-            "tracker_store_url": f"sqlite:///{workdir / 'tracker.db'}",
-            "database_url": f"sqlite:///{workdir / 'iara.db'}",
-            # Its own token; no messaging channel (empty, so the children do not inherit
-            # the live ones from the environment).
-            "rasa_token": None, "telegram_bot_token": SecretStr(""),
-            "telegram_webhook_secret": SecretStr(""), "whatsapp_verify_token": SecretStr(""),
-            "whatsapp_app_secret": SecretStr(""), "whatsapp_access_token": SecretStr(""),
-            "whatsapp_phone_number_id": ""})
-        with Stack(side, log_dir=workdir / "log") as stack:
-            stack.wait_healthy(timeout=settings.startup_timeout_s)
-            stack.warm_up()
-            report = evaluate_answers(stack.settings.api_base_url, questions)
-        totals: dict[str, Any] = report["totals"]
-        return totals
 
     async def _deploy_async(self, release: dict[str, Any]) -> None:
         """Engine first (it keeps answering with the old model until the new one is
-        loaded), then the index pointer the action server follows."""
+        loaded), then the release pointer the action server follows, then one warm-up
+        request so the action server loads it before the next gestor asks."""
+        import asyncio
+
+        from iara.stack import Stack
+
         settings = self.settings
         token = settings.rasa_token.get_secret_value() if settings.rasa_token else ""
         url = str(settings.rasa_url).rstrip("/")
@@ -373,7 +373,134 @@ class Trainer:
                 if response.status_code not in (200, 204):
                     raise RuntimeError(f"the engine refused the model: HTTP "
                                        f"{response.status_code} {response.text[:300]}")
-        releases.point_index(settings, Path(release["index"]))
+        releases.point_to(settings, release)
+        try:
+            await asyncio.to_thread(Stack(settings).warm_up)
+        except (httpx.HTTPError, IaraError) as exc:  # not running: it loads at start
+            logger.info("action server not warmed up after the deploy: %s", exc)
+
+
+def tree_fingerprint(root: Path) -> str:
+    """One hash of every file under ``root`` (names and contents)."""
+    return sha256("\n".join(f"{p.relative_to(root)}:{sha256(p.read_bytes().hex())}"
+                            for p in sorted(root.rglob("*")) if p.is_file()))
+
+
+class SideStack:
+    """The evaluation stack of one training: engine, actions and API on free ports with
+    throwaway databases, started with the live release and then switched to the
+    candidate, so one start-up serves both measurements."""
+
+    SLICES = 3  # questions asked at a time (one conversation each)
+
+    def __init__(self, settings: Settings, workdir: Path) -> None:
+        self.settings = settings
+        self.workdir = workdir
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._baseline: dict[str, Any] | None = None
+        self._questions: list[dict[str, Any]] = []
+        self.stack: Any = None
+
+    def _side_settings(self, live: dict[str, Any], knowledge: Path) -> Settings:
+        workdir, settings = self.workdir, self.settings
+        var = workdir / "var"
+        (var / "models").mkdir(parents=True, exist_ok=True)
+        target = var / "models" / f"{MODEL_NAME}.tar.gz"
+        if not target.exists():
+            os.symlink(Path(live["model"]).resolve(), target)
+        encoder = settings.encoder_dir
+        if encoder.exists() and not (var / "models" / encoder.name).exists():
+            (var / "models" / encoder.name).symlink_to(encoder.resolve(),
+                                                       target_is_directory=True)
+        api, engine, actions = _free_port(), _free_port(), _free_port()
+        return settings.model_copy(update={
+            "var_dir": var, "index_dir": Path(live["index"]), "knowledge_dir": knowledge,
+            "api_port": api, "rasa_url": f"http://127.0.0.1:{engine}",
+            "actions_url": f"http://127.0.0.1:{actions}",
+            "tracker_store_url": f"sqlite:///{workdir / 'tracker.db'}",
+            "database_url": f"sqlite:///{workdir / 'iara.db'}",
+            # Its own token; no messaging channel (empty, so the children do not inherit
+            # the live ones from the environment).
+            "rasa_token": None, "telegram_bot_token": SecretStr(""),
+            "telegram_webhook_secret": SecretStr(""), "whatsapp_verify_token": SecretStr(""),
+            "whatsapp_app_secret": SecretStr(""), "whatsapp_access_token": SecretStr(""),
+            "whatsapp_phone_number_id": ""})
+
+    def start_with(self, live: dict[str, Any], dev: Path, *, measure: bool) -> None:
+        """Start in the background with the live release; measure it if asked."""
+        from iara.eval_answers import load_questions
+        from iara.stack import Stack
+
+        self._questions = load_questions(dev)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        side = self._side_settings(live, Path(live.get("knowledge")
+                                             or self.settings.knowledge_dir))
+        releases.point_to(side, {**live, "knowledge": live.get("knowledge")
+                                 or str(self.settings.knowledge_dir)})
+        self.stack = Stack(side, log_dir=self.workdir / "log")
+
+        def boot() -> None:
+            try:
+                self.stack.start()
+                self.stack.wait_healthy(timeout=self.settings.startup_timeout_s)
+                self.stack.warm_up()
+                if measure:
+                    self._baseline = self._ask_all()
+            except BaseException as exc:
+                self._error = exc
+
+        self._thread = threading.Thread(target=boot, name="retrain-side-stack", daemon=True)
+        self._thread.start()
+
+    def _ready(self) -> None:
+        assert self._thread is not None
+        self._thread.join()
+        if self._error is not None:
+            raise RuntimeError(f"evaluation stack failed: {self._error}") from self._error
+
+    def baseline(self) -> dict[str, Any]:
+        self._ready()
+        assert self._baseline is not None
+        return self._baseline
+
+    def measure(self, candidate: dict[str, Any]) -> dict[str, Any]:
+        """Switch the side stack to the candidate (engine model, release pointer, warm-up
+        so the action server has loaded it) and measure it."""
+        self._ready()
+        side = self.stack.settings
+        token = side.rasa_token.get_secret_value() if side.rasa_token else ""
+        response = httpx.put(f"{str(side.rasa_url).rstrip('/')}/model",
+                             params={"token": token}, timeout=600,
+                             json={"model_file": str(Path(candidate["model"]).resolve())})
+        if response.status_code not in (200, 204):
+            raise RuntimeError(f"the evaluation engine refused the candidate: HTTP "
+                               f"{response.status_code} {response.text[:300]}")
+        releases.point_to(side, candidate)
+        self.stack.warm_up()
+        return self._ask_all()
+
+    def _ask_all(self) -> dict[str, Any]:
+        """``iara eval answers`` totals, asking ``SLICES`` questions at a time."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from iara.eval_answers import evaluate_answers, totals
+
+        url = self.stack.settings.api_base_url
+        slices = [self._questions[i::self.SLICES] for i in range(self.SLICES)]
+        with ThreadPoolExecutor(self.SLICES) as pool:
+            reports = list(pool.map(lambda qs: evaluate_answers(url, qs), slices))
+        result: dict[str, Any] = totals([q for r in reports for q in r["questions"]])
+        return result
+
+    def __enter__(self) -> SideStack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread is not None:
+            self._thread.join()
+        if self.stack is not None:
+            self.stack.stop()
 
 
 def _run_json(run: TrainingRun) -> dict[str, Any]:
