@@ -73,8 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     annotate.add_argument("--check", action="store_true",
                           help="change nothing; exit 1 when a file is not up to date")
 
-    train = sub.add_parser("train", help="train the Rasa model if its inputs changed")
-    train.add_argument("--force", action="store_true")
+    train = sub.add_parser("train", help="retrain, evaluate on the dev set and deploy only if "
+                           "no metric drops (as the admin page's button); the first training "
+                           "(no model yet) just trains")
+    train.add_argument("--force", action="store_true",
+                       help="train the Rasa model even if its inputs did not change")
 
     bot = sub.add_parser("bot", help="the Rasa project (engine environment)")
     bsub_bot = bot.add_subparsers(dest="bot_command", required=True)
@@ -302,10 +305,12 @@ def cmd_nlu_annotate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from iara.training import train
+    from iara.training import model_path, train
     from index.finetune import finetune
 
     settings = _settings()
+    if model_path(settings).exists():  # there is a model: the gated retraining
+        return _gated_train(force=args.force)
     knowledge = _load_knowledge()
     report = train(settings, knowledge, force=args.force)
     verb = "trained" if report.trained else "up to date"
@@ -360,6 +365,18 @@ def prepare() -> None:
         return "domain, rules and NLU data consistent"
 
     def do_train() -> str:
+        from pathlib import Path
+
+        from iara.admin.releases import read_state
+        from iara.admin.retrain import fingerprint, training_files
+        from iara.nlu_export import export_nlu
+
+        deployed = read_state(settings).get("current")
+        if deployed and Path(deployed["model"]).exists():
+            export_nlu(holder["knowledge"], settings.generated_nlu_dir)
+            if deployed.get("fingerprint") == fingerprint(
+                    training_files(settings, settings.generated_nlu_dir)):
+                return f"deployed release {deployed['id']} is up to date"
         report = train(settings, holder["knowledge"])
         return "model trained" if report.trained else "model up to date"
 
@@ -732,19 +749,31 @@ def cmd_admin_add_user(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_admin_train(args: argparse.Namespace) -> int:
+def _gated_train(*, force: bool = False) -> int:
+    """Validate, train, evaluate and deploy only if not worse (the admin button's run);
+    prints the timed steps and the decision; exit 1 when refused or failed."""
+    from iara.admin.errors import AdminError
     from iara.admin.retrain import Trainer
     from iara.db import Database
 
     trainer = Trainer(_settings(), Database(_settings().database_url))
-    trainer.start("cli", wait=True)
+    try:
+        trainer.start("cli", wait=True, force=force)
+    except AdminError as exc:
+        raise CliError(exc.message) from exc
     run = trainer.status()["treino"]
     for entry in run["log"]:
         print(f"{entry['at']}  {entry['step']}")
-    print(json.dumps({"status": run["status"], "metrics": run["metricas"],
-                      "baseline": run["referencia"], "decision": run["decisao"]},
-                     ensure_ascii=False, indent=2))
-    return 0 if run["status"] in ("deployed", "rejected") else 1
+    print(json.dumps({"release": run["versao"], "status": run["status"],
+                      "metrics": run["metricas"], "baseline": run["referencia"],
+                      "decision": run["decisao"]}, ensure_ascii=False, indent=2))
+    if run["status"] in ("deployed", "unchanged"):
+        return 0
+    raise CliError(run["decisao"] or f"training {run['status']}")
+
+
+def cmd_admin_train(args: argparse.Namespace) -> int:
+    return _gated_train()
 
 
 def cmd_admin_rollback(args: argparse.Namespace) -> int:
