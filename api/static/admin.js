@@ -135,11 +135,13 @@
 
   // --- Training ----------------------------------------------------------------------
   let polling = null;
+  const STATUS = { running: "em andamento", deployed: "publicado", rejected: "recusado", failed: "falhou",
+    rolled_back: "revertido", unchanged: "sem mudanças" };
   async function loadTrainings() {
     const runs = await api("GET", "/trainings");
     $("train-rows").replaceChildren(...runs.map((r) => el("tr", {},
       el("td", {}, r.id), el("td", {}, new Date(r.inicio).toLocaleString("pt-BR")), el("td", {}, r.usuario),
-      el("td", {}, r.status + (r.status === "running" ? " · " + r.etapa : "")),
+      el("td", {}, (STATUS[r.status] || r.status) + (r.status === "running" ? " · " + r.etapa : "")),
       el("td", {}, Object.entries(r.metricas || {}).filter(([k]) => !k.endsWith("_ms") && k !== "questions")
         .map(([k, v]) => k + " " + v).join("; ")),
       el("td", {}, r.decisao))));
@@ -147,6 +149,13 @@
     const run = status.treino;
     $("train-progress").textContent = (status.em_andamento && run ? "Em andamento: " + run.etapa + ". " : "") +
       "Versão no ar: " + status.atual + (status.anterior ? " (anterior: " + status.anterior + ")" : "");
+    // The steps of the running (or last) training, each with how long it took.
+    const log = run ? run.log : [];
+    $("train-steps").replaceChildren(...log.map((entry, i) => {
+      const next = i + 1 < log.length ? new Date(log[i + 1].at) : (run.fim ? new Date(run.fim) : null);
+      const secs = next ? Math.round((next - new Date(entry.at)) / 1000) : null;
+      return el("li", {}, entry.step + (secs === null ? " …" : " (" + secs + " s)"));
+    }));
     if (status.em_andamento && !polling) polling = setInterval(loadTrainings, 3000);
     if (!status.em_andamento && polling) { clearInterval(polling); polling = null; }
   }
