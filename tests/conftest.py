@@ -123,3 +123,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.begin() as connection:
             connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def teach(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The analysts' retraining stack (tests/admin_stack.py), shared by the admin API and
+    browser tests so CI trains one Rasa model for both."""
+    from tests.admin_stack import teaching_stack
+
+    with teaching_stack(tmp_path_factory.mktemp("teach")) as running:
+        yield running
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on the retraining stack run last and together, the API loop first: it trains
+    the session's one Rasa model, which the browser test's training then reuses."""
+    def order(item: pytest.Item) -> int:
+        if "teach" not in getattr(item, "fixturenames", ()):
+            return 0
+        return 1 if item.nodeid.startswith("tests/test_admin_retrain_stack.py") else 2
+
+    items.sort(key=order)  # stable: the order within each group is kept

@@ -378,3 +378,26 @@ def test_one_training_at_a_time_and_interrupted_runs_are_closed(
             Trainer(settings, db).start("bia")
     finally:
         lock.close()
+
+
+def test_the_served_release_follows_the_pointer_on_deploy_and_rollback(tmp_path: Path) -> None:
+    """The action server's knowledge is the deployed release's snapshot, and it follows a
+    deploy and a rollback without a restart."""
+    from iara.admin import releases
+    from iara.services import ServedRelease
+
+    settings = Settings(var_dir=tmp_path / "var", knowledge_dir=PROJECT_ROOT / "knowledge")
+    served = ServedRelease(settings)
+    assert served.knowledge.root.resolve() == (PROJECT_ROOT / "knowledge").resolve()
+    snapshot = tmp_path / "r1" / "knowledge"
+    shutil.copytree(PROJECT_ROOT / "knowledge", snapshot)
+    (tmp_path / "r1" / "index").mkdir()
+    (tmp_path / "r1" / "index" / "manifest.json").write_text("{}")
+    release = {"id": "r1", "index": tmp_path / "r1" / "index", "knowledge": snapshot}
+    releases.point_to(settings, release)
+    assert served.knowledge.root == snapshot
+    releases.point_to(settings, releases.initial_release(settings))
+    assert served.knowledge.root.resolve() == (PROJECT_ROOT / "knowledge").resolve()
+    shutil.rmtree(snapshot)  # a release whose files are gone: the configured knowledge
+    releases.point_to(settings, release)
+    assert served.knowledge.root.resolve() == (PROJECT_ROOT / "knowledge").resolve()

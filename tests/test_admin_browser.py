@@ -1,5 +1,6 @@
-"""The admin page in a real browser (Debian's Chromium driven by Playwright) against a
-real API server on a copy of the knowledge (no engine needed for curation)."""
+"""The admin page in a real browser (Debian's Chromium driven by Playwright): curation
+against a real API server on a copy of the knowledge (no engine needed), training and
+rollback against the session's retraining stack."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from api.app import create_app
 from iara.admin import auth
 from iara.db import Database, UnansweredQuestion
 from iara.settings import PROJECT_ROOT, Settings
+from iara.stack import Stack
+from tests.admin_stack import admin, engine_model
 from tests.standins.server import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -98,3 +101,54 @@ def test_analyst_signs_in_turns_a_queue_row_into_a_pair_and_reverts(
     expect(page.locator("#an-totals")).to_contain_text("Sem resposta")
     assert errors == []
     context.close()
+
+
+def test_analyst_trains_sees_progress_and_history_and_rolls_back(
+        browser: Browser, teach: Stack) -> None:
+    """The training controls against the session's retraining stack (tests/admin_stack.py;
+    its Rasa model is reused, so this adds an evaluation, not a training, to the suite)."""
+    auth.add_user(Database(teach.settings.database_url), "bia", PASSWORD)
+    doc = sorted((teach.settings.knowledge_dir / "itens").glob("*.md"))[0]
+    original = doc.read_text(encoding="utf-8")
+    model_before = engine_model(teach)
+    context = browser.new_context(locale="pt-BR")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: dialog.accept())
+    try:
+        # A change to the knowledge that alters no answer: there is something to train.
+        doc.write_text(original + "\n", encoding="utf-8")
+        page.goto(f"{teach.settings.api_base_url}/admin")
+        page.get_by_label("Usuário").fill("bia")
+        page.get_by_label("Senha").fill(PASSWORD)
+        page.get_by_role("button", name="Entrar").click()
+        expect(page.locator("#user")).to_have_text("bia")
+        page.get_by_role("link", name="Treino").click()
+        page.get_by_role("button", name="Treinar e publicar").click()
+        expect(page.locator("#status")).to_contain_text("Treino iniciado")
+        steps = page.get_by_role("list", name="Etapas do treino")
+        expect(steps).to_contain_text("validando o conhecimento")
+        row = page.locator("#train-rows tr").first
+        expect(row).to_contain_text("publicado", timeout=900_000)
+        expect(row).to_contain_text("item_accuracy")
+        expect(row).to_contain_text("Publicado: nenhuma métrica caiu")
+        expect(steps).to_contain_text("avaliando o candidato")
+        expect(steps.locator("li").last).to_contain_text("publicado")
+        release = admin(teach, "GET", "/train/status").json()["atual"]
+        expect(page.locator("#train-progress")).to_contain_text(f"Versão no ar: {release}")
+        assert engine_model(teach) != model_before
+
+        page.get_by_role("button", name="Voltar à versão anterior").click()
+        expect(page.locator("#status")).to_contain_text("Versão no ar:")
+        expect(row).to_contain_text("revertido")
+        expect(page.locator("#train-progress")).to_contain_text(f"(anterior: {release})")
+        assert engine_model(teach) == model_before
+        page.get_by_role("button", name="Voltar à versão anterior").click()  # and back again
+        expect(page.locator("#status")).to_contain_text(f"Versão no ar: {release}")
+        page.get_by_role("button", name="Voltar à versão anterior").click()
+        expect(page.locator("#status")).not_to_contain_text(f"Versão no ar: {release}")
+        assert errors == []
+    finally:
+        doc.write_text(original, encoding="utf-8")
+        context.close()
