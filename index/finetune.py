@@ -66,7 +66,7 @@ def training_pairs(knowledge: Knowledge, chunks: list[Chunk],
         if doc is None or doc.id not in by_doc:
             continue
         candidates = by_doc[doc.id]
-        aspects = question_aspects(question.text, question.tipo)
+        aspects = question_aspects(question.text, (question.tipo,))
         positive = next((c for a in aspects for c in candidates if c.heading == a), None)
         if positive is None:
             terms = set(analyzer.tokens(question.text))
