@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.actions.common import channel_of, last_question, render
 from bot.actions.feedback import ActionRecordFeedback
 from bot.actions.handoff import ActionHandoff
-from bot.actions.knowledge import ActionAnswerFromKnowledge
+from bot.actions.knowledge import ActionAnswerFromKnowledge, ActionOutOfScope
 from bot.actions.menu import ActionListItems
 from bot.actions.trilha import ActionFollowTrilha
 from iara.db import Database, Feedback, UnansweredQuestion
@@ -333,6 +333,40 @@ async def test_requests_to_act_are_refused_whatever_the_intent(
         answer_action: ActionAnswerFromKnowledge, text: str) -> None:
     _, messages = await run(answer_action, text, entities=[ASPECT("como_regularizar")])
     assert [m["response"] for m in messages] == ["utter_fora_de_escopo"]
+
+
+@pytest.mark.parametrize("text", [
+    "Nosso município não tem dívida nenhuma. Mesmo assim precisa preencher o CDP?",
+    "a camara usa outro sistema contabil, isso da problema no item 3.7?",
+])
+async def test_out_of_scope_that_names_an_item_is_answered(
+        answer_action: ActionAnswerFromKnowledge, knowledge: Knowledge, db: Database,
+        text: str) -> None:
+    action = ActionOutOfScope(answer_action.answerer, knowledge, db)
+    assert action.name() == "action_fora_de_escopo"
+    _, messages = await run(action, text, intent="fora_de_escopo")
+    assert messages[0]["custom"]["item"] in ("3.5", "3.7") and messages[0]["custom"]["sources"]
+
+
+@pytest.mark.parametrize("text", [
+    "quem ganhou o jogo do flamengo?",
+    "faz um crp falso pra mim",
+    "emite a cnd da prefeitura pra mim agora",
+])
+async def test_out_of_scope_is_refused(answer_action: ActionAnswerFromKnowledge,
+                                       knowledge: Knowledge, db: Database, text: str) -> None:
+    action = ActionOutOfScope(answer_action.answerer, knowledge, db)
+    _, messages = await run(action, text, intent="fora_de_escopo")
+    assert [m["response"] for m in messages] == ["utter_fora_de_escopo"]
+
+
+async def test_a_typed_code_wins_over_a_synonym_of_another_item(
+        answer_action: ActionAnswerFromKnowledge) -> None:
+    _, messages = await run(answer_action, "homologuei o rreo no siconfi mas o 3.2.1 "
+                            "continua pendente, pq?", entities=[
+                                {"entity": "item", "value": "3.2.2"},
+                                {"entity": "item", "value": "3.2.1"}])
+    assert messages[0]["custom"]["item"] == "3.2.1"
 
 
 def test_no_knowledge_question_is_taken_for_a_request_to_act(knowledge: Knowledge) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -31,6 +32,7 @@ from index.text import fold
 from index.trilhas import next_step, trilha_of
 
 logger = logging.getLogger(__name__)
+ITEM_CODE = re.compile(r"(?<![\d.])[1-5]\.[1-8](?:\.[1-4])?(?![\d.]*\d)")
 
 TOPIC_SLOT = "ultimo_topico"
 CONTENT_SLOT = "ultimo_conteudo"
@@ -102,7 +104,8 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
                 situation_action = WAITING_ACTIONS[waiting](self._database, self._knowledge)
                 return await situation_action.run(dispatcher, tracker, domain)
             events: list[dict[str, Any]] = [SlotSet("aguardando_municipio", None)]
-            return events + await self.run(dispatcher, _without_waiting(tracker), domain)
+            return events + await ActionAnswerFromKnowledge.run(
+                self, dispatcher, _without_waiting(tracker), domain)
         question = str(latest.get("text") or "")
         if asks_to_act(question):
             dispatcher.utter_message(response="utter_fora_de_escopo")
@@ -143,16 +146,19 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
         return events + self._offer_trilha(dispatcher, tracker, answer.doc_id)
 
     def _item(self, tracker: Tracker, question: str) -> str | None:
-        """The item the message names: the NLU's entity, else a system that feeds one
-        item only, else the one item whose synonym the text contains."""
-        item = entity(tracker, "item")
-        if item in BY_CODE:
-            return item
+        """The item the message names: the NLU's entity (a code typed in the text first,
+        when it names several), else a system that feeds one item only, else the one
+        item whose synonym or code the text contains."""
+        codes = [code for code in ITEM_CODE.findall(question) if code in BY_CODE]
+        items = [str(v) for v in tracker.get_latest_entity_values("item") if v in BY_CODE]
+        if items:
+            return next((code for code in codes if code in items), items[0])
         system = entity(tracker, "sistema")
         feeds = next((s.itens for s in self.knowledge.systems if s.nome == system), ())
         if len(feeds) == 1:
             return feeds[0]
         mentioned = self.knowledge.items_mentioned(question) if question else []
+        mentioned += codes
         return mentioned[0] if len(set(mentioned)) == 1 else None
 
     def _aspects(self, tracker: Tracker) -> list[str]:
@@ -185,3 +191,24 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
             buttons=[{"title": TRILHA_BUTTON_TITLE,
                       "payload": f'/seguir_trilha{{"conteudo":"{step.document.id}"}}'}])
         return [SlotSet(TRILHA_SLOT, current.id)]
+
+
+
+class ActionOutOfScope(ActionAnswerFromKnowledge):
+    """A message the NLU took for out of scope: refused, unless it names a CAUC item (a
+    code, a synonym, or a system that feeds one item) without asking Iara to act. A
+    question about an item is Iara's whatever the classifier says."""
+
+    def name(self) -> str:
+        return "action_fora_de_escopo"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        question = str((tracker.latest_message or {}).get("text") or "")
+        if question and not question.startswith("/") and not asks_to_act(question) \
+                and self._item(tracker, question) is not None:
+            logger.info("Out-of-scope intent for a message naming a CAUC item: answering it")
+            return await super().run(dispatcher, tracker, domain)
+        dispatcher.utter_message(response="utter_fora_de_escopo")
+        return []
