@@ -82,8 +82,8 @@ def step_seconds(run: dict[str, Any]) -> dict[str, float]:
     """How long each step of a training took (from its timed log)."""
     from datetime import datetime
 
-    log = run["log"]
-    ends = [e["at"] for e in log[1:]] + [run["fim"] or log[-1]["at"]]
+    log = run["log"]  # the last entry is the outcome ("publicado", "recusado"…)
+    ends = [e["at"] for e in log[1:]] + [log[-1]["at"]]
     return {e["step"]: round((datetime.fromisoformat(end)
                               - datetime.fromisoformat(e["at"])).total_seconds(), 1)
             for e, end in zip(log, ends, strict=True)}

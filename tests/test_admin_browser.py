@@ -111,6 +111,7 @@ def test_analyst_trains_sees_progress_and_history_and_rolls_back(
     doc = sorted((teach.settings.knowledge_dir / "itens").glob("*.md"))[0]
     original = doc.read_text(encoding="utf-8")
     model_before = engine_model(teach)
+    live_before = admin(teach, "GET", "/train/status").json()["atual"]
     context = browser.new_context(locale="pt-BR")
     page = context.new_page()
     errors: list[str] = []
@@ -135,14 +136,16 @@ def test_analyst_trains_sees_progress_and_history_and_rolls_back(
         expect(row).to_contain_text("Publicado: nenhuma métrica caiu")
         expect(steps).to_contain_text("avaliando o candidato")
         expect(steps.locator("li").last).to_contain_text("publicado")
-        release = admin(teach, "GET", "/train/status").json()["atual"]
+        status = admin(teach, "GET", "/train/status").json()
+        release = status["atual"]
+        assert release != live_before and status["anterior"] == live_before
         expect(page.locator("#train-progress")).to_contain_text(f"Versão no ar: {release}")
-        assert engine_model(teach) != model_before
 
         page.get_by_role("button", name="Voltar à versão anterior").click()
         expect(page.locator("#status")).to_contain_text("Versão no ar:")
         expect(row).to_contain_text("revertido")
         expect(page.locator("#train-progress")).to_contain_text(f"(anterior: {release})")
+        assert admin(teach, "GET", "/train/status").json()["atual"] == live_before
         assert engine_model(teach) == model_before
         page.get_by_role("button", name="Voltar à versão anterior").click()  # and back again
         expect(page.locator("#status")).to_contain_text(f"Versão no ar: {release}")
