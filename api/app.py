@@ -77,7 +77,8 @@ def create_app(
         try:
             async with httpx.AsyncClient(timeout=settings.engine_timeout_s,
                                          transport=transport) as client:
-                app.state.engine = EngineClient(client, str(settings.rasa_url), token)
+                app.state.engine = EngineClient(client, str(settings.rasa_url), token,
+                                                settings.engine_chat_timeout_s)
                 app.state.http = client
                 async with running_channels(app, settings):
                     yield

@@ -13,16 +13,21 @@ logger = logging.getLogger(__name__)
 
 
 class EngineClient:
-    def __init__(self, client: httpx.AsyncClient, base_url: str, token: str | None) -> None:
+    def __init__(self, client: httpx.AsyncClient, base_url: str, token: str | None,
+                 chat_timeout_s: float | None = None) -> None:
         self._client = client
         self._base_url = base_url.rstrip("/")
         self._token = token
+        # A chat message may wait out a model swap; status checks keep the short timeout.
+        self._chat_timeout = (httpx.Timeout(chat_timeout_s, connect=10.0)
+                              if chat_timeout_s else client.timeout)
 
     async def send(self, sender: str, text: str) -> list[dict[str, Any]]:
         """Pass one user message to the engine; return the bot messages it produced."""
         url = f"{self._base_url}/webhooks/rest/webhook"
         try:
-            response = await self._client.post(url, json={"sender": sender, "message": text})
+            response = await self._client.post(url, json={"sender": sender, "message": text},
+                                               timeout=self._chat_timeout)
         except httpx.HTTPError as exc:
             raise EngineUnavailableError(f"engine unreachable at {url}: {exc!r}") from exc
         if response.status_code >= 500:

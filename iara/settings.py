@@ -99,6 +99,11 @@ class Settings(BaseSettings):
         "questions, channel deliveries, CAUC snapshots); default SQLite in var_dir. "
         "PostgreSQL: postgresql+psycopg://user@host/db.")
     engine_timeout_s: float = Field(30.0, gt=0, le=600)
+    engine_chat_timeout_s: float = Field(
+        120.0, gt=0, le=600, description="How long a chat message waits for the engine. "
+        "Longer than engine_timeout_s: while a retrained model is swapped in (PUT /model), "
+        "the engine loads it before it answers again, and a message sent then must wait, "
+        "not fail.")
     startup_timeout_s: float = Field(300.0, gt=0, le=3600)
 
     # Channels (api/channels): each one is off until all of its credentials are set.

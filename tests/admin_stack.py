@@ -101,7 +101,7 @@ class Load:
 
     def _user(self, i: int) -> None:
         n = 0
-        with httpx.Client(timeout=60) as client:
+        with httpx.Client(timeout=180) as client:
             while not self.stop.is_set():
                 n += 1
                 try:

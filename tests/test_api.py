@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -110,3 +114,45 @@ def test_normalize_rasa_rest_output() -> None:
                       "format": "texto"}], "handoff": False},
         {"text": "Registrei.", "buttons": [], "sources": [], "handoff": True},
     ]
+
+
+class _BusyEngine(BaseHTTPRequestHandler):
+    """An engine's REST channel that answers after a pause, as Rasa does while it loads a
+    swapped-in model (PUT /model)."""
+
+    pause_s = 1.5
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        time.sleep(self.pause_s)
+        body = json.dumps([{"recipient_id": "x", "text": "Olá!"}]).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def busy_engine() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BusyEngine)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.mark.parametrize(("chat_timeout", "status"), [(10.0, 200), (0.5, 503)])
+def test_a_chat_message_waits_out_a_busy_engine(tmp_path: Path, busy_engine: str,
+                                                chat_timeout: float, status: int) -> None:
+    settings = Settings(rasa_url=busy_engine, actions_url="http://127.0.0.1:9",
+                        index_dir=tmp_path / "no-index", engine_timeout_s=0.5,
+                        engine_chat_timeout_s=chat_timeout)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        code, body = post(client, {"sender": "web:swap", "message": "oi"})
+    assert code == status, body
+    if status == 200:
+        assert body["messages"][0]["text"] == "Olá!"
