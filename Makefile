@@ -43,7 +43,7 @@ run: setup ## Validate, train/fine-tune/index if stale, start engine + actions +
 validate: $(APP)/.installed ## Validate the knowledge files
 	@$(IARA) knowledge validate
 
-train: setup ## Train the Rasa model if its inputs changed
+train: setup ## Retrain, evaluate on the dev set, deploy only if not worse (first time: just train)
 	@$(IARA) train
 
 index: $(APP)/.installed ## Build the retrieval index if the knowledge changed

@@ -23,6 +23,7 @@ from tests.conftest import TEST_PORT_BASE, stack_test_settings
 TOKEN = "admin-token-" + "x" * 20
 BASE = TEST_PORT_BASE + 300
 DEV_EVERY = 4  # the copy's dev set keeps every 4th question (shorter evaluations)
+RETRAIN_TOLERANCE = 0.05
 
 
 @contextmanager
@@ -40,7 +41,10 @@ def teaching_stack(tmp: Path) -> Iterator[Stack]:
     settings = stack_test_settings(
         tmp, api_port=BASE, rasa_url=f"http://127.0.0.1:{BASE - 3000 + 5}",
         actions_url=f"http://127.0.0.1:{BASE - 3000 + 55}", var_dir=var,
-        index_dir=var / "index", knowledge_dir=knowledge, admin_token=TOKEN)
+        index_dir=var / "index", knowledge_dir=knowledge, admin_token=TOKEN,
+        # One dev question of the quarter-size set is 0.024 of a metric: the gate allows
+        # two flips (retraining with one more example may move one), not a real drop.
+        retrain_tolerance=RETRAIN_TOLERANCE)
     with Stack(settings, log_dir=tmp / "log") as stack:
         stack.wait_healthy(timeout=600)
         stack.warm_up()
