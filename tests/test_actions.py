@@ -350,6 +350,7 @@ async def test_out_of_scope_that_names_an_item_is_answered(
 
 @pytest.mark.parametrize("text", [
     "quem ganhou o jogo do flamengo?",
+    "minha tia trabalha com o siafic",  # names an item, asks nothing
     "faz um crp falso pra mim",
     "emite a cnd da prefeitura pra mim agora",
 ])

@@ -195,9 +195,10 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
 
 
 class ActionOutOfScope(ActionAnswerFromKnowledge):
-    """A message the NLU took for out of scope: refused, unless it names a CAUC item (a
-    code, a synonym, or a system that feeds one item) without asking Iara to act. A
-    question about an item is Iara's whatever the classifier says."""
+    """A message the NLU took for out of scope: refused, unless it is a question (a "?"
+    or an aspect expression) that names a CAUC item (a code, a synonym, or a system that
+    feeds one item) without asking Iara to act. A question about an item is Iara's
+    whatever the classifier says; a remark that merely mentions one is not."""
 
     def name(self) -> str:
         return "action_fora_de_escopo"
@@ -206,7 +207,8 @@ class ActionOutOfScope(ActionAnswerFromKnowledge):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         question = str((tracker.latest_message or {}).get("text") or "")
-        if question and not question.startswith("/") and not asks_to_act(question) \
+        asks = "?" in question or bool(self.knowledge.aspects_mentioned(question))
+        if asks and not question.startswith("/") and not asks_to_act(question) \
                 and self._item(tracker, question) is not None:
             logger.info("Out-of-scope intent for a message naming a CAUC item: answering it")
             return await super().run(dispatcher, tracker, domain)
