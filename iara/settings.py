@@ -151,6 +151,14 @@ class Settings(BaseSettings):
     retrain_tolerance: float = Field(
         0.02, ge=0.0, le=1.0, description="A retrained candidate is deployed only if no "
         "evaluation metric drops by more than this (absolute, metrics in [0, 1]).")
+    retrain_epoch_fraction: float = Field(
+        0.25, ge=0.0, le=1.0, description="A retraining whose config, domain, intents and "
+        "entities are those of the live model fine-tunes it (rasa train --finetune) for this "
+        "fraction of the configured epochs instead of training from scratch; 0: always "
+        "from scratch.")
+    retrain_full_every: int = Field(
+        10, ge=1, description="After this many incremental trainings in a row, the next "
+        "one trains from scratch.")
 
     @field_validator("embedding_model")
     @classmethod

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from iara.admin import auth
-from iara.admin.retrain import regressions, training_payload
+from iara.admin.retrain import regressions, structure, training_payload
 from iara.db import Database, Feedback, UnansweredQuestion
 from iara.settings import PROJECT_ROOT, Settings
 
@@ -342,6 +342,34 @@ def test_training_payload_merges_config_domain_and_data(tmp_path: Path) -> None:
     assert [e["intent"] for e in merged["nlu"]] == ["a", "b"]
 
 
+def test_only_new_examples_keep_the_structure_a_model_is_fine_tuned_on(
+        tmp_path: Path) -> None:
+    """Incremental training needs DIET's label layers unchanged: new examples, synonyms
+    or lookups keep the structure; a new intent or entity type, or a config or domain
+    change, does not (and the retraining then trains from scratch)."""
+    def write(name: str, text: str) -> Path:
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        return tmp_path / name
+
+    config = write("config.yml", "language: pt\npipeline: []\n")
+    domain = write("domain.yml", 'version: "3.1"\nintents: [perguntar]\n')
+
+    def nlu(examples: str, intent: str = "perguntar") -> list[Path]:
+        return [config, domain, write("nlu.yml", f'version: "3.1"\nnlu:\n- intent: {intent}\n'
+                                      f"  examples: |\n{examples}")]
+
+    base = structure(nlu('    - o que é o [crp]{"entity": "item", "value": "4.2"}?\n'))
+    more = nlu('    - o que é o [crp]{"entity": "item", "value": "4.2"}?\n'
+               "    - e o [3.2.2](item)?\n    - prazo do siope\n")
+    assert structure(more) == base
+    assert structure(nlu("    - o que é o [crp](sistema)?\n")) != base
+    assert structure(nlu("    - o que é o [crp](item)?\n", intent="outra")) != base
+    files = nlu("    - o que é o [crp](item)?\n")
+    assert structure(files) == base
+    config.write_text("language: pt\npipeline: [{name: DIETClassifier}]\n")
+    assert structure(files) != base
+
+
 def test_cli_add_user_reads_the_password_from_stdin(tmp_path: Path) -> None:
     import os
     import subprocess
@@ -401,3 +429,20 @@ def test_the_served_release_follows_the_pointer_on_deploy_and_rollback(tmp_path:
     shutil.rmtree(snapshot)  # a release whose files are gone: the configured knowledge
     releases.point_to(settings, release)
     assert served.knowledge.root.resolve() == (PROJECT_ROOT / "knowledge").resolve()
+
+
+def test_old_releases_are_pruned_but_live_and_previous_stay(tmp_path: Path) -> None:
+    import os
+
+    from iara.admin import releases
+
+    settings = Settings(var_dir=tmp_path / "var")
+    root = releases.releases_dir(settings)
+    for age, name in enumerate(["r6", "r5", "r4", "r3", "r2", "r1"]):  # r1 is the oldest
+        (root / name / "models").mkdir(parents=True)
+        os.utime(root / name, (1_000_000 - age * 100, 1_000_000 - age * 100))
+    releases.write_state(settings, {"current": {"id": "r1"}, "previous": {"id": "r2"}})
+    assert releases.prune(settings, keep=2) == ["r4", "r3"]
+    assert sorted(d.name for d in root.iterdir() if d.is_dir()) == ["r1", "r2", "r5", "r6"]
+    assert (root / "state.json").exists()
+    assert releases.prune(settings, keep=2) == []

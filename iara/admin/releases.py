@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from iara.settings import Settings
 from iara.training import model_path
 
 POINTER = "release-current.json"
+KEPT_OTHERS = 3  # newest releases kept besides the live and the previous one
 
 
 @dataclass(frozen=True)
@@ -59,20 +61,18 @@ def write_state(settings: Settings, state: dict[str, Any]) -> None:
 
 
 def initial_release(settings: Settings) -> dict[str, Any]:
-    return {"id": "inicial", "model": str(model_path(settings)),
-            "index": str(settings.index_path), "knowledge": str(settings.knowledge_dir),
-            "encoder": None, "metrics": None, "fingerprint": initial_fingerprint(settings)}
-
-
-def initial_fingerprint(settings: Settings) -> str | None:
-    """The training fingerprint (as retraining computes it) of the prepared model, when
-    the exported NLU in ``var/`` is still the one it was trained on; else None."""
-    from iara.admin.retrain import fingerprint, training_files
+    from iara.admin.retrain import fingerprint, structure, training_files
     from iara.training import is_model_stale
 
-    if is_model_stale(settings):
-        return None
-    return fingerprint(training_files(settings, settings.generated_nlu_dir))
+    # The prints (as retraining computes them) of the prepared model, when the exported
+    # NLU in var/ is still the one it was trained on.
+    fresh = not is_model_stale(settings)
+    files = training_files(settings, settings.generated_nlu_dir) if fresh else []
+    return {"id": "inicial", "model": str(model_path(settings)),
+            "index": str(settings.index_path), "knowledge": str(settings.knowledge_dir),
+            "encoder": None, "metrics": None,
+            "fingerprint": fingerprint(files) if fresh else None,
+            "structure": structure(files) if fresh else None}
 
 
 def live_release(settings: Settings) -> dict[str, Any]:
@@ -124,6 +124,20 @@ def point_to(settings: Settings, release: dict[str, Any]) -> None:
         "id": release["id"], "index": str(release["index"]),
         "knowledge": str(release.get("knowledge") or settings.knowledge_dir),
         "encoder": release.get("encoder")}, ensure_ascii=False))
+
+
+def prune(settings: Settings, keep: int = KEPT_OTHERS) -> list[str]:
+    """Delete the folders of old releases: the live one, the one kept for rollback and
+    the ``keep`` newest others (rejected candidates, for inspection) stay. Their
+    training reports stay in the history either way. Returns the deleted ids."""
+    state = read_state(settings)
+    protected = {r["id"] for r in (state.get("current"), state.get("previous")) if r}
+    root = releases_dir(settings)
+    others = sorted((d for d in root.iterdir() if d.is_dir() and d.name not in protected),
+                    key=lambda d: d.stat().st_mtime, reverse=True) if root.is_dir() else []
+    for folder in others[keep:]:
+        shutil.rmtree(folder, ignore_errors=True)
+    return [d.name for d in others[keep:]]
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import shutil
 import socket
 import threading
@@ -71,6 +72,24 @@ def training_files(settings: Settings, nlu_dir: Path) -> list[Path]:
 def fingerprint(files: list[Path]) -> str:
     return sha256("\n".join(f"{p.name}:{sha256(p.read_text(encoding='utf-8'))}"
                             for p in files))
+
+
+_ENTITY = re.compile(r'\]\((\w+)[^)]*\)|"entity":\s*"(\w+)"')
+
+
+def structure(files: list[Path]) -> str:
+    """What a fine-tuned model shares with the model it starts from: the config, the
+    domain, and the intents and entity types of the NLU data (the sizes of DIET's label
+    layers). Only the examples, lookups and synonyms may differ."""
+    intents: set[str] = set()
+    entities: set[str] = set()
+    for path in files[2:]:
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            if "intent" in block:
+                intents.add(str(block["intent"]))
+                entities.update(a or b for a, b in _ENTITY.findall(str(block.get("examples"))))
+    return sha256("\n".join([fingerprint(files[:2]), *sorted(intents), "--",
+                             *sorted(entities)]))
 
 
 def training_payload(files: list[Path]) -> str:
@@ -208,6 +227,9 @@ class Trainer:
         try:
             with handle:
                 self._pipeline(run_id, force)
+                pruned = releases.prune(self.settings)
+                if pruned:
+                    logger.info("retrain %d: removed old releases %s", run_id, pruned)
         except Exception as exc:
             logger.exception("retrain %d failed", run_id)
             detail = getattr(exc, "problems", None)
@@ -241,8 +263,8 @@ class Trainer:
         candidate: dict[str, Any] = {
             "id": release_id, "model": str(folder / "models" / f"{MODEL_NAME}.tar.gz"),
             "index": str(folder / "index"), "knowledge": str(snapshot), "encoder": encoder,
-            "fingerprint": print_, "dev": dev_print,
-            "knowledge_print": tree_fingerprint(snapshot)}
+            "fingerprint": print_, "structure": structure(files), "incremental": 0,
+            "dev": dev_print, "knowledge_print": tree_fingerprint(snapshot)}
         same = all(live.get(k) == candidate[k]
                    for k in ("fingerprint", "dev", "knowledge_print", "encoder"))
         if same and live.get("metrics") and not force:
@@ -266,6 +288,14 @@ class Trainer:
             if reusable is not None and not force:
                 self._progress(run_id, "modelo Rasa inalterado: reaproveitado")
                 shutil.copy2(reusable["model"], model)
+                candidate["incremental"] = int(reusable.get("incremental") or 0)
+            elif not force and self._finetunable(live, candidate):
+                fraction = settings.retrain_epoch_fraction
+                self._progress(run_id, "ajustando o modelo Rasa no ar (treino incremental, "
+                               f"{fraction:.0%} das épocas)")
+                self._train_cli(files, model, ["--finetune", str(live["model"]),
+                                               "--epoch-fraction", str(fraction)])
+                candidate["incremental"] = int(live.get("incremental") or 0) + 1
             else:
                 self._progress(run_id, "treinando o modelo Rasa")
                 self._train(files, model, force=force)
@@ -296,6 +326,17 @@ class Trainer:
                        decision="Publicado: nenhuma métrica caiu além da tolerância "
                        f"({settings.retrain_tolerance}).", finished_at=utcnow())
 
+    def _finetunable(self, live: dict[str, Any], candidate: dict[str, Any]) -> bool:
+        """Fine-tune the live model when it has the candidate's structure, fewer than
+        ``retrain_full_every`` incremental trainings lie behind it, and it is enabled.
+        (The engine's ``POST /model/train`` has no fine-tuning option, so this runs
+        ``rasa train --finetune`` in the engine environment.)"""
+        settings = self.settings
+        return (settings.retrain_epoch_fraction > 0
+                and live.get("structure") == candidate["structure"]
+                and int(live.get("incremental") or 0) < settings.retrain_full_every
+                and Path(live["model"]).exists())
+
     def _train(self, files: list[Path], model: Path, *, force: bool = False) -> None:
         settings = self.settings
         token = settings.rasa_token.get_secret_value() if settings.rasa_token else ""
@@ -318,15 +359,20 @@ class Trainer:
             tmp.write_bytes(response.content)
             os.replace(tmp, model)
             return
+        self._train_cli(files, model, ["--force"])
+
+    def _train_cli(self, files: list[Path], model: Path, extra: list[str]) -> None:
+        """``rasa train`` in the engine environment, logged next to the model."""
         import subprocess
 
+        settings = self.settings
         data = [str(p) for p in files[2:]]
         log = model.parent / "train.log"
         with log.open("w", encoding="utf-8") as handle:
             result = subprocess.run(
                 [str(rasa_executable(settings)), "train", "--config", str(files[0]),
                  "--domain", str(files[1]), "--data", *data, "--out", str(model.parent),
-                 "--fixed-model-name", MODEL_NAME, "--force"],
+                 "--fixed-model-name", MODEL_NAME, *extra],
                 cwd=settings.project_root, stdout=handle, stderr=subprocess.STDOUT,
                 env={**os.environ, **ENGINE_ENV}, check=False, timeout=TRAIN_TIMEOUT_S)
         if result.returncode != 0 or not model.exists():
