@@ -21,6 +21,11 @@ from index.text import fold, plain_text
 SECOND_PASSAGE_MARGIN = 1.0  # in fused (reciprocal rank) units
 MAX_OFFICIAL_SOURCES = 3
 MAX_PASSAGES = 3
+# Below both thresholds, retrieval still counts as confident when this many top hits all
+# come from one document and the best of them reaches AGREEMENT_FLOOR of min_score: the
+# ranking agrees on the topic even though the wording is far from the text.
+AGREEING_HITS = 3
+AGREEMENT_FLOOR = 0.75
 ASPECT_PASSAGES = 2
 # Words every CAUC conversation uses: they name no item.
 GENERAL_CAUC_WORDS = ("cauc", "extrato", "pendência", "pendente", "comprovar", "município",
@@ -114,10 +119,11 @@ def compose_answer(
 
     Confidence comes from the raw scores of the best hit, not from its fused rank:
     a cosine similarity of at least ``min_score`` or a BM25 score of at least
-    ``min_sparse`` (one-word questions like "siope?" score low on the dense side).
+    ``min_sparse`` (one-word questions like "siope?" score low on the dense side), or
+    from top hits that agree on one document (:func:`_confident`).
     """
     hits = retriever.search(question, k, item=item, topic=topic)
-    if not hits or (hits[0].dense < min_score and hits[0].sparse < min_sparse):
+    if not hits or not _confident(hits, min_score, min_sparse):
         # Suggest the closest topics only when there was some signal at all.
         near = bool(hits) and (hits[0].dense >= 0.6 * min_score
                                or hits[0].sparse >= 0.5 * min_sparse)
@@ -133,6 +139,17 @@ def compose_answer(
         topic=best.chunk.topic,
         doc_id=best.chunk.doc_id,
     )
+
+
+def _confident(hits: list[Hit], min_score: float, min_sparse: float) -> bool:
+    """The best hit is close enough (cosine or BM25), or the top hits agree on one
+    document and come near enough (see AGREEING_HITS)."""
+    best = hits[0]
+    if best.dense >= min_score or best.sparse >= min_sparse:
+        return True
+    top = hits[:AGREEING_HITS]
+    return (len(top) == AGREEING_HITS and len({h.chunk.doc_id for h in top}) == 1
+            and max(h.dense for h in top) >= AGREEMENT_FLOOR * min_score)
 
 
 def answer_text(passages: list[Hit]) -> str:

@@ -147,11 +147,23 @@ async def test_expiring_items_within_the_window(db: Database, knowledge: Knowled
     assert "nos próximos 30 dias" in text and "4.2" in text
 
 
-async def test_subscriptions_by_channel(db: Database, knowledge: Knowledge) -> None:
+async def test_subscriptions_by_channel(db: Database, knowledge: Knowledge,
+                                       hash_retriever: Retriever,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.actions.knowledge as knowledge_actions
+
+    monkeypatch.setattr(knowledge_actions.ActionAnswerFromKnowledge, "answerer",
+                        property(lambda self: Answerer(hash_retriever, min_score=0.0)))
     subscribe_action = ActionSubscribe(db, knowledge, 30)
-    _, web = await call(subscribe_action, "me avise", intent="assinar_alertas",
-                        entities=municipio("Sobral"))
-    assert web[0]["response"] == "utter_alertas_so_mensageiros"
+    # The web chat sends no alerts: no município is asked; the Tesouro's own alerts
+    # (área do assinante) come from the knowledge, with their source.
+    for entities in (municipio("Sobral"), []):
+        events, web = await call(subscribe_action, "me avise quando mudar",
+                                 intent="assinar_alertas", entities=entities)
+        assert web[0]["response"] == "utter_alertas_so_mensageiros"
+        assert web[1]["custom"]["topic"] == "alertas-e-dados-abertos"
+        assert web[1]["custom"]["sources"]
+        assert slots_of(events)["ultimo_topico"] == "alertas-e-dados-abertos"
     _, first = await call(subscribe_action, "me avise", intent="assinar_alertas",
                           entities=municipio("Sobral"), sender="telegram:77")
     _, again = await call(subscribe_action, "me avise", intent="assinar_alertas",

@@ -16,7 +16,13 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import UsesServices, channel_of, entity, render
-from bot.actions.knowledge import item_buttons
+from bot.actions.knowledge import (
+    CONTENT_SLOT,
+    TOPIC_SLOT,
+    ActionAnswerFromKnowledge,
+    answer_message,
+    item_buttons,
+)
 from cauc import (
     EnteRef,
     SnapshotNotFoundError,
@@ -43,6 +49,10 @@ WAITING_SLOT = "aguardando_municipio"
 ALERT_CHANNELS = ("telegram", "whatsapp")
 # Past this many words, a situation request naming no município is a CAUC question.
 KNOWLEDGE_QUESTION_WORDS = 12
+# The knowledge topic on the Tesouro's own alerts (área do assinante), and the question
+# that finds its passage: what a gestor on the web chat gets instead of Iara's alerts.
+OFFICIAL_ALERTS_TOPIC = "alertas-e-dados-abertos"
+OFFICIAL_ALERTS_QUESTION = "como receber alertas de mudança no CAUC pela área do assinante"
 OFFICIAL_SOURCES = [
     {"title": "Tesouro Nacional – CAUC (extrato oficial)",
      "url": "https://gov.br/tesouronacional/pt-br/estados-e-municipios/informacoes-de-"
@@ -87,8 +97,6 @@ class _SituationAction(UsesServices, Action, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         if self._is_knowledge_question(tracker):
-            from bot.actions.knowledge import ActionAnswerFromKnowledge
-
             return await ActionAnswerFromKnowledge(None, self._knowledge, self._database).run(
                 dispatcher, tracker, domain)
         try:
@@ -217,6 +225,22 @@ class ActionSubscribe(_SituationAction):
 
     def name(self) -> str:
         return "action_assinar_alertas"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if channel_of(tracker.sender_id) in ALERT_CHANNELS:
+            return await super().run(dispatcher, tracker, domain)
+        # The web chat sends no alerts, so no município is needed: say where Iara's
+        # alerts come from, and (from the knowledge, cited) how the Tesouro's own work.
+        dispatcher.utter_message(response="utter_alertas_so_mensageiros")
+        knowledge_action = ActionAnswerFromKnowledge(None, self._knowledge, self._database)
+        answer = await asyncio.to_thread(knowledge_action.answerer.answer,
+                                         OFFICIAL_ALERTS_QUESTION, item=OFFICIAL_ALERTS_TOPIC)
+        if not answer.found:
+            return []
+        dispatcher.utter_message(json_message=answer_message(answer))
+        return [SlotSet(TOPIC_SLOT, answer.topic), SlotSet(CONTENT_SLOT, answer.doc_id)]
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                 domain: dict[str, Any], ente: EnteRef) -> list[dict[str, Any]]:
