@@ -129,7 +129,8 @@ def render_nlu(knowledge: Knowledge) -> str:
             surfaces = sorted({*surfaces, *BY_CODE})
         nlu.append({"lookup": entity, "examples": "".join(f"- {s}\n" for s in surfaces)})
     nlu += [{"regex": "item", "examples": f"- {ITEM_CODE}\n"},
-            {"regex": "cnpj", "examples": f"- {CNPJ}\n"}]
+            {"regex": "cnpj", "examples": f"- {CNPJ}\n"},
+            {"regex": "periodo", "examples": f"- {PERIOD.pattern}\n"}]
     document = {"version": "3.1", "nlu": nlu}
     return HEADER + yaml.dump(document, Dumper=_LiteralDumper, allow_unicode=True,
                               sort_keys=False, width=1000)
