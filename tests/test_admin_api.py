@@ -297,10 +297,14 @@ def test_analytics_counts_messages_fallbacks_and_feedback(
         connection.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, "
                            "type_name TEXT, timestamp REAL, intent_name TEXT, "
                            "action_name TEXT, data TEXT)")
-        entities = '{"parse_data": {"entities": [{"entity": "item", "value": "3.2.2"}]}}'
-        rows = [("web:a", "user", now - 60, "perguntar_prazo", None, entities),
+        entities = ('{"parse_data": {"entities": [{"entity": "item", "value": "3.2.2"}, '
+                    '{"entity": "aspecto", "value": "prazo"}, '
+                    '{"entity": "aspecto", "value": "prazo"}]}}')
+        raw_aspect = ('{"parse_data": {"entities": [{"entity": "item", "value": "3.2.2"}, '
+                      '{"entity": "aspecto", "value": "ate quando"}]}}')
+        rows = [("web:a", "user", now - 60, "perguntar", None, entities),
                 ("web:a", "user", now - 50, "nlu_fallback", None, "{}"),
-                ("telegram:b", "user", now - 40, "perguntar_prazo", None, entities),
+                ("telegram:b", "user", now - 40, "perguntar", None, raw_aspect),
                 ("telegram:b", "bot", now - 39, None, None, "{}"),
                 ("web:c", "user", now - 40 * 86400, "saudar", None, "{}")]
         connection.executemany("INSERT INTO events (sender_id, type_name, timestamp, "
@@ -314,6 +318,8 @@ def test_analytics_counts_messages_fallbacks_and_feedback(
     assert body["totais"]["taxa_fallback"] == round(1 / 3, 4)
     assert body["totais"]["taxa_util"] == 0.5
     assert body["itens_mais_perguntados"] == [{"item": "3.2.2", "mensagens": 2}]
+    # Canonical aspects only (an unmapped surface is not counted), once per message.
+    assert body["aspectos_mais_perguntados"] == [{"aspecto": "prazo", "mensagens": 1}]
     channels = {c["canal"]: c for c in body["por_canal"]}
     assert channels["web"]["mensagens"] == 2 and channels["telegram"]["taxa_fallback"] == 0
     assert len(body["por_dia"]) >= 1

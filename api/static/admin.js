@@ -171,6 +171,12 @@
     if (!rows.length) target.append(el("p", {}, "Sem dados no período."));
   }
 
+  const ASPECT_LABELS = {
+    o_que_e: "O que é", por_que_pendente: "Por que está pendente",
+    como_regularizar: "Como regularizar", prazo: "Prazo", base_legal: "Base legal",
+    sistema_responsavel: "Sistema e responsável",
+  };
+
   async function loadAnalytics() {
     const a = await api("GET", "/analytics");
     const pct = (v) => (v === null || v === undefined ? "—" : Math.round(v * 100) + "%");
@@ -180,6 +186,8 @@
       ["Sem resposta", t.sem_resposta]].map(([k, v]) => el("div", {}, el("dt", {}, k), el("dd", {}, v))));
     bars($("an-days"), a.por_dia, (r) => r.dia, (r) => r.mensagens);
     bars($("an-items"), a.itens_mais_perguntados, (r) => "Item " + r.item, (r) => r.mensagens);
+    bars($("an-aspects"), a.aspectos_mais_perguntados, (r) => ASPECT_LABELS[r.aspecto] || r.aspecto,
+      (r) => r.mensagens);
     $("an-channels").replaceChildren(...a.por_canal.map((c) => el("tr", {},
       el("td", {}, c.canal), el("td", {}, c.conversas), el("td", {}, c.mensagens),
       el("td", {}, pct(c.taxa_fallback)), el("td", {}, pct(c.taxa_util)))));

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from iara.db import Database, Feedback, UnansweredQuestion
 from iara.settings import Settings
+from index.knowledge import ASPECT_TYPES
 
 FALLBACK_INTENTS = ("nlu_fallback", "out_of_scope")
 MAX_EVENTS = 200_000
@@ -48,13 +49,14 @@ def tracker_events(url: str, since: float) -> list[tuple[str, float, str | None,
     return [(str(r[0]), float(r[1] or 0), r[2], r[3]) for r in rows]
 
 
-def _items(data: str | None) -> list[str]:
+def _entities(data: str | None, name: str) -> list[str]:
+    """The values of the ``name`` entities of one user event."""
     try:
         parsed = json.loads(data or "{}").get("parse_data") or {}
     except (ValueError, AttributeError):
         return []
     return [str(e.get("value")) for e in parsed.get("entities") or []
-            if e.get("entity") == "item" and e.get("value")]
+            if e.get("entity") == name and e.get("value")]
 
 
 def summary(settings: Settings, db: Database, days: int = 30) -> dict[str, Any]:
@@ -67,6 +69,7 @@ def summary(settings: Settings, db: Database, days: int = 30) -> dict[str, Any]:
                                                               "fallback": 0})
     intents: Counter[str] = Counter()
     items: Counter[str] = Counter()
+    aspects: Counter[str] = Counter()
     for sender, stamp, intent, data in events:
         day = datetime.fromtimestamp(stamp, UTC).date().isoformat()
         per_day[day]["mensagens"] += 1
@@ -78,7 +81,10 @@ def summary(settings: Settings, db: Database, days: int = 30) -> dict[str, Any]:
             intents[intent] += 1
         if intent in FALLBACK_INTENTS:
             channel["fallback"] += 1
-        items.update(_items(data))
+        items.update(_entities(data, "item"))
+        # What was asked of them (deadline, how to fix...): canonical values only, once
+        # per message.
+        aspects.update({a for a in _entities(data, "aspecto") if a in ASPECT_TYPES})
 
     start = datetime.now(UTC) - timedelta(days=days)
     with db.session() as session:
@@ -138,6 +144,8 @@ def summary(settings: Settings, db: Database, days: int = 30) -> dict[str, Any]:
         } for name in names],
         "itens_mais_perguntados": [{"item": k, "mensagens": v}
                                    for k, v in items.most_common(10)],
+        "aspectos_mais_perguntados": [{"aspecto": k, "mensagens": v}
+                                      for k, v in aspects.most_common()],
         "intencoes": [{"intencao": k, "mensagens": v} for k, v in intents.most_common(15)],
         "temas_avaliados": [{"topico": k, "avaliacoes": v} for k, v in topics.most_common(10)],
     }
