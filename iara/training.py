@@ -50,10 +50,17 @@ def training_inputs(settings: Settings) -> list[Path]:
 
 
 def training_fingerprint(settings: Settings) -> str:
-    root = settings.project_root
-    parts = [f"{p.relative_to(root) if p.is_relative_to(root) else p}"
-             f":{sha256(p.read_text(encoding='utf-8'))}" for p in training_inputs(settings)]
-    return sha256("\n".join(parts))
+    """The inputs of the Rasa model, by name and content; independent of where the
+    project and its var folder lie (a copied var/ keeps a fresh model fresh)."""
+    root, generated = settings.project_root, settings.generated_nlu_dir
+
+    def key(path: Path) -> str:
+        if path.is_relative_to(generated):
+            return f"nlu/{path.relative_to(generated)}"
+        return str(path.relative_to(root) if path.is_relative_to(root) else path)
+
+    return sha256("\n".join(f"{key(p)}:{sha256(p.read_text(encoding='utf-8'))}"
+                            for p in training_inputs(settings)))
 
 
 def _stamp(settings: Settings) -> Path:

@@ -452,3 +452,19 @@ def test_old_releases_are_pruned_but_live_and_previous_stay(tmp_path: Path) -> N
     assert sorted(d.name for d in root.iterdir() if d.is_dir()) == ["r1", "r2", "r5", "r6"]
     assert (root / "state.json").exists()
     assert releases.prune(settings, keep=2) == []
+
+
+def test_a_copied_var_folder_keeps_the_model_fresh(tmp_path: Path) -> None:
+    """The training fingerprint names the exported NLU relative to its folder, so a copy
+    of var/ elsewhere (the analysts' test stack, a moved deployment) is not stale."""
+    from iara.training import training_fingerprint
+
+    prints = []
+    for name in ("a", "b"):
+        settings = Settings(var_dir=tmp_path / name / "var")
+        settings.generated_nlu_dir.mkdir(parents=True)
+        (settings.generated_nlu_dir / "conhecimento.yml").write_text("nlu: []\n")
+        prints.append(training_fingerprint(settings))
+    assert prints[0] == prints[1]
+    (tmp_path / "b" / "var" / "nlu" / "conhecimento.yml").write_text("nlu: [x]\n")
+    assert training_fingerprint(Settings(var_dir=tmp_path / "b" / "var")) != prints[0]

@@ -67,6 +67,8 @@ def test_analyst_teaches_a_question_deploys_under_load_and_rolls_back(teach: Sta
         after = items_of(teach, "teach-after", QUESTION)
         live_seconds = time.monotonic() - started
     assert run["status"] == "deployed", run
+    # Only examples changed: the live model was fine-tuned, not trained from scratch.
+    assert any("treino incremental" in step for step in step_seconds(run)), run["log"]
     print(f"\nanalyst adds one Q&A -> Iara answers it live: {live_seconds:.0f}s; steps "
           f"{step_seconds(run)}; chat requests during the retrain: {load.ok} ok, "
           f"{len(load.failed)} failed; metrics {run['metricas']} vs {run['referencia']}")
