@@ -372,6 +372,8 @@ def test_only_new_examples_keep_the_structure_a_model_is_fine_tuned_on(
     assert structure(nlu("    - o que é o [crp](item)?\n", intent="outra")) != base
     files = nlu("    - o que é o [crp](item)?\n")
     assert structure(files) == base
+    with_lookup = nlu("    - o que é o [crp](item)?\n- lookup: item\n  examples: |\n    - crp\n")
+    assert structure(with_lookup) != base  # one more input feature
     config.write_text("language: pt\npipeline: [{name: DIETClassifier}]\n")
     assert structure(files) != base
 

@@ -79,17 +79,22 @@ _ENTITY = re.compile(r'\]\((\w+)[^)]*\)|"entity":\s*"(\w+)"')
 
 def structure(files: list[Path]) -> str:
     """What a fine-tuned model shares with the model it starts from: the config, the
-    domain, and the intents and entity types of the NLU data (the sizes of DIET's label
-    layers). Only the examples, lookups and synonyms may differ."""
+    domain, the intents and entity types of the NLU data (the sizes of DIET's label
+    layers) and the names of its lookup tables and regexes (one input feature each).
+    Only examples, synonyms and the entries of lookups and regexes may differ."""
     intents: set[str] = set()
     entities: set[str] = set()
+    patterns: set[str] = set()
     for path in files[2:]:
         for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
             if "intent" in block:
                 intents.add(str(block["intent"]))
                 entities.update(a or b for a, b in _ENTITY.findall(str(block.get("examples"))))
+            for kind in ("lookup", "regex"):
+                if kind in block:
+                    patterns.add(f"{kind}:{block[kind]}")
     return sha256("\n".join([fingerprint(files[:2]), *sorted(intents), "--",
-                             *sorted(entities)]))
+                             *sorted(entities), "--", *sorted(patterns)]))
 
 
 def training_payload(files: list[Path]) -> str:
@@ -293,9 +298,15 @@ class Trainer:
                 fraction = settings.retrain_epoch_fraction
                 self._progress(run_id, "ajustando o modelo Rasa no ar (treino incremental, "
                                f"{fraction:.0%} das épocas)")
-                self._train_cli(files, model, ["--finetune", str(live["model"]),
-                                               "--epoch-fraction", str(fraction)])
-                candidate["incremental"] = int(live.get("incremental") or 0) + 1
+                try:
+                    self._train_cli(files, model, ["--finetune", str(live["model"]),
+                                                   "--epoch-fraction", str(fraction)])
+                    candidate["incremental"] = int(live.get("incremental") or 0) + 1
+                except RuntimeError as exc:  # e.g. a change the fine-tuning cannot take
+                    logger.warning("retrain %d: fine-tuning failed (%s); training from "
+                                   "scratch", run_id, exc)
+                    self._progress(run_id, "treino incremental falhou: treinando do zero")
+                    self._train(files, model, force=True)
             else:
                 self._progress(run_id, "treinando o modelo Rasa")
                 self._train(files, model, force=force)
