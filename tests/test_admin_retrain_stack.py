@@ -25,8 +25,11 @@ from tests.admin_stack import Load, admin, engine_model, items_of, step_seconds,
 
 pytestmark = pytest.mark.stack
 
-# Refused today as out of scope (the NLU misses it), though "siafic" names item 3.7.
-QUESTION = "minha tia trabalha com o siafic"
+# Remarks that name item 3.7 ("siafic") without asking anything: the one the analyst
+# teaches is the first that Iara does not answer from 3.7 today (which of them the NLU
+# misses changes as its training data grows).
+CANDIDATES = ("minha tia trabalha com o siafic", "meu sobrinho programa o siafic",
+              "o primo do prefeito vende o siafic", "meu vizinho largou o emprego no siafic")
 TOPIC, TYPE = "3.7", "geral"
 RREO = "qual o prazo para enviar o RREO?"
 
@@ -48,13 +51,17 @@ def test_unauthenticated_training_calls_get_401(teach: Stack) -> None:
 
 
 def test_analyst_teaches_a_question_deploys_under_load_and_rolls_back(teach: Stack) -> None:
-    before = items_of(teach, "teach-before", QUESTION)
-    assert TOPIC not in before, f"Iara already answers {QUESTION!r}: {before}"
+    tried = {text: items_of(teach, f"teach-before-{i}", text)
+             for i, text in enumerate(CANDIDATES)}
+    failing = [text for text, items in tried.items() if TOPIC not in items]
+    assert failing, f"Iara already answers every candidate from {TOPIC}: {tried}"
+    question = failing[0]
+    before = tried[question]
     rreo_before = items_of(teach, "teach-rreo-before", RREO)
     model_before = engine_model(teach)
 
     started = time.monotonic()
-    added = admin(teach, "POST", "/qa", json={"pergunta": QUESTION, "topico": TOPIC,
+    added = admin(teach, "POST", "/qa", json={"pergunta": question, "topico": TOPIC,
                                               "tipo": TYPE})
     assert added.status_code == 201, added.text
     with Load(teach) as load:
@@ -64,7 +71,7 @@ def test_analyst_teaches_a_question_deploys_under_load_and_rolls_back(teach: Sta
         run = wait_training(teach)
         # Deployed means the engine has the model and the action server has loaded the
         # release (the deploy warms it up): the very next question gets the new answer.
-        after = items_of(teach, "teach-after", QUESTION)
+        after = items_of(teach, "teach-after", question)
         live_seconds = time.monotonic() - started
     assert run["status"] == "deployed", run
     # Only examples changed: the live model was fine-tuned, not trained from scratch.
@@ -86,7 +93,7 @@ def test_analyst_teaches_a_question_deploys_under_load_and_rolls_back(teach: Sta
     assert load.failed == [], load.failed
     assert rolled.json()["atual"] == status["anterior"]
     assert engine_model(teach) == model_before
-    assert items_of(teach, "teach-rollback", QUESTION) == before
+    assert items_of(teach, "teach-rollback", question) == before
     assert items_of(teach, "teach-rreo-rollback", RREO) == rreo_before
     history = admin(teach, "GET", "/trainings").json()
     assert history[0]["status"] == "rolled_back"
