@@ -97,8 +97,7 @@ class _SituationAction(UsesServices, Action, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         if self._is_knowledge_question(tracker):
-            return await ActionAnswerFromKnowledge(None, self._knowledge, self._database).run(
-                dispatcher, tracker, domain)
+            return await self._knowledge_action().run(dispatcher, tracker, domain)
         try:
             ente = await asyncio.to_thread(self._ente, dispatcher, tracker)
             if ente is None:
@@ -113,6 +112,10 @@ class _SituationAction(UsesServices, Action, ABC):
             dispatcher.utter_message(response="utter_erro_conhecimento")
             return []
         return [SlotSet(MUNICIPIO_SLOT, ente.ibge), SlotSet(WAITING_SLOT, None), *events]
+
+    def _knowledge_action(self) -> ActionAnswerFromKnowledge:
+        """The knowledge action with this action's knowledge and database."""
+        return ActionAnswerFromKnowledge(None, self._knowledge, self._database)
 
     @staticmethod
     def _is_knowledge_question(tracker: Tracker) -> bool:
@@ -234,8 +237,7 @@ class ActionSubscribe(_SituationAction):
         # The web chat sends no alerts, so no município is needed: say where Iara's
         # alerts come from, and (from the knowledge, cited) how the Tesouro's own work.
         dispatcher.utter_message(response="utter_alertas_so_mensageiros")
-        knowledge_action = ActionAnswerFromKnowledge(None, self._knowledge, self._database)
-        answer = await asyncio.to_thread(knowledge_action.answerer.answer,
+        answer = await asyncio.to_thread(self._knowledge_action().answerer.answer,
                                          OFFICIAL_ALERTS_QUESTION, item=OFFICIAL_ALERTS_TOPIC)
         if not answer.found:
             return []

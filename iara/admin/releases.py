@@ -88,8 +88,10 @@ def known_releases(settings: Settings) -> list[dict[str, Any]]:
 
 
 def current_model(settings: Settings) -> Path:
-    """The model the engine should load at start: the deployed release's, if any."""
-    model = Path(live_release(settings)["model"])
+    """The model the engine should load at start: the deployed release's, if any (read
+    from the state alone: the initial release's training prints are not needed here)."""
+    deployed = read_state(settings).get("current")
+    model = Path(deployed["model"]) if deployed else model_path(settings)
     return model if model.exists() else model_path(settings)
 
 
