@@ -14,6 +14,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -67,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     nlu = sub.add_parser("nlu", help="NLU training data")
     nsub = nlu.add_subparsers(dest="nlu_command", required=True)
     nsub.add_parser("export", help="generate var/nlu/conhecimento.yml from knowledge/qa")
+    lexicon = nsub.add_parser("lexicon", help="write the município lookup table "
+                              "(bot/data/nlu/municipios.yml) from a CAUC open-data file")
+    lexicon.add_argument("file", metavar="FILE", help="a CAUC file of municípios")
+    lexicon.add_argument("--out", help="default: bot/data/nlu/municipios.yml")
     annotate = nsub.add_parser(
         "annotate", help="annotate item, sistema, periodo and aspecto in the hand-written "
         "files of bot/data/nlu as the export does")
@@ -227,7 +232,6 @@ def cmd_knowledge_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_knowledge_add(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from index.ingest import ingest
 
@@ -285,6 +289,26 @@ def cmd_nlu_export(args: argparse.Namespace) -> int:
 
     path = export_nlu(_load_knowledge(), _settings().generated_nlu_dir)
     print(f"NLU examples written to {path}")
+    return 0
+
+
+def cmd_nlu_lexicon(args: argparse.Namespace) -> int:
+    from cauc.lexicon import build_lexicon, portuguese_words, render, training_texts
+    from iara.nlu_export import render_nlu
+
+    root = _settings().project_root
+    out = Path(args.out) if args.out else root / "bot" / "data" / "nlu" / "municipios.yml"
+    # Every other example the model trains on: the hand-written files (municípios
+    # marked) and the export of the knowledge's questions (not marked).
+    marked = training_texts(p.read_text(encoding="utf-8") for p in sorted(out.parent.glob(
+        "*.yml")) if p.resolve() != out.resolve())
+    questions = training_texts([render_nlu(_load_knowledge())])
+    lexicon = build_lexicon(Path(args.file), marked, questions,
+                            portuguese_words().__contains__)
+    out.write_text(render(lexicon), encoding="utf-8")
+    print(f"{len(lexicon.names)} names written to {out} ({len(lexicon.dropped)} left out "
+          f"as used otherwise in the training data: {', '.join(lexicon.dropped[:20])}"
+          f"{'…' if len(lexicon.dropped) > 20 else ''})")
     return 0
 
 
@@ -365,7 +389,6 @@ def prepare() -> None:
         return "domain, rules and NLU data consistent"
 
     def do_train() -> str:
-        from pathlib import Path
 
         from iara.admin.releases import read_state
         from iara.admin.retrain import fingerprint, training_files
@@ -466,7 +489,6 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_answers(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from iara.eval_answers import evaluate_answers, load_questions, render_answers
 
@@ -529,7 +551,6 @@ def cmd_eval_nlu(args: argparse.Namespace) -> int:
 
 def cmd_bench_retrieval(args: argparse.Namespace) -> int:
     import tempfile
-    from pathlib import Path
 
     from iara.services import get_answerer, make_encoder
     from index.artifact import build_index
@@ -794,7 +815,6 @@ def cmd_admin_rollback(args: argparse.Namespace) -> int:
 
 def cmd_bench_cauc(args: argparse.Namespace) -> int:
     import tempfile
-    from pathlib import Path
 
     from cauc.bench import render_bench, run_benchmark
 
@@ -821,6 +841,7 @@ COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], int]] = {
     ("index", "search"): cmd_index_search,
     ("nlu", "export"): cmd_nlu_export,
     ("nlu", "annotate"): cmd_nlu_annotate,
+    ("nlu", "lexicon"): cmd_nlu_lexicon,
     ("train",): cmd_train,
     ("bot", "validate"): cmd_bot_validate,
     ("bot", "test"): cmd_bot_test,
