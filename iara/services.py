@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
@@ -28,11 +29,13 @@ def encoder_spec(settings: Settings | None = None) -> tuple[str, str]:
                            settings.finetune_encoder)
 
 
-def make_encoder(settings: Settings | None = None, *, base: bool = False
-                 ) -> SentenceTransformerEncoder:
+def make_encoder(settings: Settings | None = None, *, base: bool = False,
+                 spec: Sequence[str] | None = None) -> SentenceTransformerEncoder:
+    """The configured encoder (fine-tuned when accepted), the base one, or the one of
+    ``spec`` ((location, name), as a release records it)."""
     settings = settings or get_settings()
     location, name = ((settings.embedding_model, settings.embedding_model) if base
-                      else encoder_spec(settings))
+                      else tuple(spec) if spec else encoder_spec(settings))
     return SentenceTransformerEncoder(location, name=name,
                                       batch_size=settings.embedding_batch_size,
                                       offline=settings.offline)
@@ -102,11 +105,7 @@ class ServedRelease:
         return stat.st_mtime_ns, stat.st_size
 
     def _make_encoder(self, spec: tuple[str, str] | None) -> SentenceTransformerEncoder:
-        if spec is None:
-            return make_encoder(self._settings)
-        return SentenceTransformerEncoder(spec[0], name=spec[1],
-                                          batch_size=self._settings.embedding_batch_size,
-                                          offline=self._settings.offline)
+        return make_encoder(self._settings, spec=spec)
 
     def _spec(self, served: Any) -> tuple[str, str]:
         return tuple(served.encoder) if served.encoder else encoder_spec(self._settings)

@@ -156,6 +156,11 @@ class Settings(BaseSettings):
         "entities are those of the live model fine-tunes it (rasa train --finetune) for this "
         "fraction of the configured epochs instead of training from scratch; 0: always "
         "from scratch.")
+    retrain_encoder: bool = Field(
+        True, description="A retraining that trains the Rasa model from scratch also "
+        "fine-tunes the embedding model again when the Q&A pairs changed (several minutes; "
+        "needs finetune_encoder); the candidate's index is then re-embedded with it. "
+        "Incremental retrainings keep the live embedding model.")
     retrain_full_every: int = Field(
         10, ge=1, description="After this many incremental trainings in a row, the next "
         "one trains from scratch.")

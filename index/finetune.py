@@ -48,8 +48,18 @@ class FinetuneReport:
 
     @property
     def model_name(self) -> str:
-        """How indexes built with this model are labelled (base + training fingerprint)."""
-        return f"{self.base_model}+ft-{self.fingerprint[:12]}"
+        return tuned_name(self.base_model, self.fingerprint)
+
+
+def tuned_name(base_model: str, fingerprint: str) -> str:
+    """How indexes built with a fine-tuned model are labelled (base + training print)."""
+    return f"{base_model}+ft-{fingerprint[:12]}"
+
+
+def pairs_fingerprint(knowledge: Knowledge, base_model: str) -> str:
+    """The training print a fine-tuning of ``base_model`` on ``knowledge`` would have."""
+    return training_fingerprint(base_model, training_pairs(knowledge,
+                                                           knowledge_chunks(knowledge)))
 
 
 def training_pairs(knowledge: Knowledge, chunks: list[Chunk],

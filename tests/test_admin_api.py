@@ -456,6 +456,23 @@ def test_old_releases_are_pruned_but_live_and_previous_stay(tmp_path: Path) -> N
     assert releases.prune(settings, keep=2) == []
 
 
+def test_pruning_keeps_the_release_whose_embedding_model_the_live_one_uses(
+        tmp_path: Path) -> None:
+    from iara.admin import releases
+
+    settings = Settings(var_dir=tmp_path / "var")
+    root = releases.releases_dir(settings)
+    for name in ("r1", "r2", "r3", "r4"):
+        (root / name / "encoder" / "model").mkdir(parents=True)
+    # r2 trained from scratch and fine-tuned an embedding model; r3 and r4 were
+    # incremental trainings that kept embedding with it.
+    encoder = [str(root / "r2" / "encoder" / "model"), "base+ft-abc"]
+    releases.write_state(settings, {"current": {"id": "r4", "encoder": encoder},
+                                    "previous": {"id": "r3", "encoder": encoder}})
+    assert releases.prune(settings, keep=0) == ["r1"]
+    assert (root / "r2" / "encoder" / "model").is_dir()
+
+
 def test_a_copied_var_folder_keeps_the_model_fresh(tmp_path: Path) -> None:
     """The training fingerprint names the exported NLU relative to its folder, so a copy
     of var/ elsewhere (the analysts' test stack, a moved deployment) is not stale."""

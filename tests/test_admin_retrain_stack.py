@@ -130,6 +130,54 @@ def test_iara_train_refuses_a_change_that_worsens_the_evaluation(teach: Stack) -
     assert items_of(teach, "worse-after", RREO) == answer_before
 
 
+def test_a_full_retraining_fine_tunes_the_embedding_model_again(teach: Stack) -> None:
+    """Trained from scratch (``--force``) after a Q&A pair was added, the candidate gets
+    its own embedding model and an index re-embedded with it; deployed, the action server
+    answers with them; rolled back, the previous ones serve again."""
+    import json
+
+    var = teach.settings.var_dir
+    pointer_file = var / "release-current.json"
+    index_before = Path(json.loads(pointer_file.read_text())["index"]) \
+        if pointer_file.exists() else teach.settings.index_path
+    model_before = json.loads((index_before / "manifest.json").read_text())["model"]
+    rreo_before = items_of(teach, "encoder-rreo-before", RREO)
+    added = admin(teach, "POST", "/qa", json={
+        "pergunta": "o siafic tem que ser o mesmo sistema na prefeitura e na câmara?",
+        "topico": TOPIC, "tipo": TYPE})
+    assert added.status_code == 201, added.text
+    started = time.monotonic()
+    # The gate is not what this test is about (the refused change above is): any result
+    # of the evaluation deploys, so the serving side can be checked.
+    result = iara(teach, "train", "--force", IARA_RETRAIN_TOLERANCE="1")
+    seconds = time.monotonic() - started
+    assert result.returncode == 0, result.stdout + result.stderr
+    run = admin(teach, "GET", "/trainings").json()[0]
+    steps = step_seconds(run)
+    print(f"\nfull retraining with a new embedding model: {seconds:.0f}s; steps {steps}; "
+          f"metrics {run['metricas']} vs {run['referencia']}")
+    assert run["status"] == "deployed", run
+    assert any(s.startswith("modelo de embeddings ajustado (") for s in steps), steps
+    assert any("novo modelo de embeddings" in s for s in steps), steps
+
+    state = json.loads((var / "releases" / "state.json").read_text())
+    location, name = state["current"]["encoder"]
+    assert Path(location) == var / "releases" / run["versao"] / "encoder" / "model"
+    assert (Path(location) / "config.json").exists()
+    manifest = json.loads((Path(state["current"]["index"]) / "manifest.json").read_text())
+    assert manifest["model"] == name != model_before
+    pointer = json.loads(pointer_file.read_text())
+    assert pointer["encoder"] == [location, name]
+    rreo_after = items_of(teach, "encoder-rreo-after", RREO)
+    assert set(rreo_after) & set(rreo_before), (rreo_before, rreo_after)
+
+    rolled = admin(teach, "POST", "/rollback")
+    assert rolled.status_code == 200, rolled.text
+    pointer = json.loads(pointer_file.read_text())
+    assert pointer["encoder"] != [location, name]
+    assert items_of(teach, "encoder-rreo-rollback", RREO) == rreo_before
+
+
 def test_first_iara_train_on_a_clean_machine_just_trains(tmp_path: Path,
                                                          teach: Stack) -> None:
     """No model yet: ``iara train`` is the plain first training (no evaluation against a

@@ -133,8 +133,13 @@ def prune(settings: Settings, keep: int = KEPT_OTHERS) -> list[str]:
     the ``keep`` newest others (rejected candidates, for inspection) stay. Their
     training reports stay in the history either way. Returns the deleted ids."""
     state = read_state(settings)
-    protected = {r["id"] for r in (state.get("current"), state.get("previous")) if r}
+    kept = [r for r in (state.get("current"), state.get("previous")) if r]
     root = releases_dir(settings)
+    # An embedding model stays in the folder of the release that fine-tuned it; the
+    # releases after it (incremental ones) embed with it from there.
+    protected = {r["id"] for r in kept} | {
+        Path(r["encoder"][0]).resolve().relative_to(root.resolve()).parts[0] for r in kept
+        if r.get("encoder") and Path(r["encoder"][0]).resolve().is_relative_to(root.resolve())}
     others = sorted((d for d in root.iterdir() if d.is_dir() and d.name not in protected),
                     key=lambda d: d.stat().st_mtime, reverse=True) if root.is_dir() else []
     for folder in others[keep:]:

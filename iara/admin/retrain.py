@@ -5,8 +5,11 @@
 2. export the NLU and train a Rasa model through the running engine's HTTP API
    (``POST /model/train``) or, when no engine answers, ``rasa train`` in the engine
    environment; a model of a kept release with the same NLU/domain/config is reused;
-3. build the candidate index incrementally (a copy of the live index, re-embedding only
-   changed passages) into the release's own folder;
+3. when the Rasa model was trained from scratch and the Q&A pairs changed, fine-tune the
+   embedding model again (``retrain_encoder``; kept only if it retrieves better than the
+   base model, as in ``iara prepare``); then build the candidate index incrementally (a
+   copy of the live index, re-embedding only changed passages, or every passage for a
+   new embedding model) into the release's own folder;
 4. evaluate on ``knowledge/dev.yml`` (``iara eval answers`` logic) through one side stack
    (engine + actions + API on free ports, throwaway databases). It starts while the Rasa
    model trains and measures the live release first when its metrics are not known for
@@ -246,7 +249,6 @@ class Trainer:
 
     def _pipeline(self, run_id: int, force: bool = False) -> None:
         from iara.nlu_export import export_nlu
-        from iara.services import encoder_spec
         from index.knowledge import load_knowledge
 
         settings = self.settings
@@ -264,7 +266,7 @@ class Trainer:
         print_ = fingerprint(files)
         dev = snapshot / "dev.yml"
         dev_print = sha256(dev.read_text(encoding="utf-8")) if dev.exists() else ""
-        encoder = list(encoder_spec(settings))
+        encoder = self._live_encoder(live)
         candidate: dict[str, Any] = {
             "id": release_id, "model": str(folder / "models" / f"{MODEL_NAME}.tar.gz"),
             "index": str(folder / "index"), "knowledge": str(snapshot), "encoder": encoder,
@@ -290,6 +292,7 @@ class Trainer:
             reusable = next((r for r in [live, *releases.known_releases(settings)]
                              if r.get("fingerprint") == print_ and Path(r["model"]).exists()),
                             None)
+            from_scratch = False
             if reusable is not None and not force:
                 self._progress(run_id, "modelo Rasa inalterado: reaproveitado")
                 shutil.copy2(reusable["model"], model)
@@ -307,13 +310,22 @@ class Trainer:
                                    "scratch", run_id, exc)
                     self._progress(run_id, "treino incremental falhou: treinando do zero")
                     self._train(files, model, force=True)
+                    from_scratch = True
             else:
                 self._progress(run_id, "treinando o modelo Rasa")
                 self._train(files, model, force=force)
+                from_scratch = True
+            if from_scratch and self._encoder_due(knowledge, encoder):
+                self._progress(run_id, "ajustando o modelo de embeddings às perguntas")
+                tuned = self._finetune_encoder(run_id, knowledge, folder)
+                candidate["encoder"] = tuned or encoder
             self._link_encoder(folder)
 
-            self._progress(run_id, "construindo o índice (incremental)")
-            self._build_index(knowledge, Path(live["index"]), Path(candidate["index"]))
+            self._progress(run_id, "construindo o índice (incremental)"
+                           if candidate["encoder"] == encoder else
+                           "construindo o índice (novo modelo de embeddings: tudo)")
+            self._build_index(knowledge, Path(live["index"]), Path(candidate["index"]),
+                              candidate["encoder"])
 
             self._progress(run_id, "avaliando a versão no ar (conjunto dev)"
                            if need_baseline else "preparando a avaliação")
@@ -389,6 +401,52 @@ class Trainer:
         if result.returncode != 0 or not model.exists():
             raise RuntimeError(f"rasa train failed (exit {result.returncode}); see {log}")
 
+    def _live_encoder(self, live: dict[str, Any]) -> list[str]:
+        """(location, name) of the embedding model the live index was built with: the
+        live release's own, else the configured one."""
+        from iara.services import encoder_spec
+
+        settings = self.settings
+        recorded = live.get("encoder")
+        if recorded and settings.finetune_encoder and str(recorded[1]).startswith(
+                f"{settings.embedding_model}+ft-"):
+            return [str(recorded[0]), str(recorded[1])]
+        return list(encoder_spec(settings))
+
+    def _encoder_due(self, knowledge: Any, encoder: list[str]) -> bool:
+        """Whether the embedding model should be fine-tuned again: enabled, and the Q&A
+        pairs differ from those the live one (or the prepared one, when the base model
+        serves because it retrieved better) was tuned on."""
+        from index.finetune import pairs_fingerprint, read_report, tuned_name
+
+        settings = self.settings
+        if not (settings.finetune_encoder and settings.retrain_encoder):
+            return False
+        print_ = pairs_fingerprint(knowledge, settings.embedding_model)
+        prepared = read_report(settings.encoder_dir)
+        return encoder[1] != tuned_name(settings.embedding_model, print_) and not (
+            prepared is not None and prepared.fingerprint == print_
+            and not prepared.accepted)
+
+    def _finetune_encoder(self, run_id: int, knowledge: Any, folder: Path
+                          ) -> list[str] | None:
+        """Fine-tune the base embedding model on the release's Q&A pairs into the
+        release's folder; its (location, name) when it retrieves better than the base
+        model on the dev set (``iara prepare``'s rule), else None (the live one stays)."""
+        from index.finetune import MODEL_DIR, finetune
+
+        settings = self.settings
+        report = finetune(knowledge, settings.embedding_model, folder / "encoder",
+                          offline=settings.offline)
+        summary = (f"MRR@10 {report.base['mrr@10']:.3f} (base) → "
+                   f"{report.finetuned['mrr@10']:.3f} em {report.seconds:.0f} s")
+        if not report.accepted:
+            self._progress(run_id, f"modelo de embeddings ajustado não é melhor ({summary}): "
+                           "fica o atual")
+            return None
+        self._progress(run_id, f"modelo de embeddings ajustado ({summary})")
+        return [str(folder / "encoder" / MODEL_DIR), report.model_name]
+
     def _link_encoder(self, folder: Path) -> None:
         """The side stack of a release sees the live fine-tuned encoder."""
         encoder = self.settings.encoder_dir
@@ -396,14 +454,17 @@ class Trainer:
         if encoder.exists() and not link.exists():
             link.symlink_to(encoder.resolve(), target_is_directory=True)
 
-    def _build_index(self, knowledge: Any, live_index: Path, index: Path) -> None:
+    def _build_index(self, knowledge: Any, live_index: Path, index: Path,
+                     encoder: list[str]) -> None:
+        """A copy of the live index, refreshed: only changed passages are embedded, or
+        all of them when the embedding model changed."""
         from iara.services import make_encoder
         from index.artifact import build_index
 
         if live_index.exists():
             shutil.copytree(live_index, index, dirs_exist_ok=True)
-        if self._encoder is None:  # loaded only when a passage needs embedding
-            self._encoder = make_encoder(self.settings)
+        if self._encoder is None or self._encoder.name != encoder[1]:
+            self._encoder = make_encoder(self.settings, spec=encoder)  # loads lazily
         build_index(knowledge, self._encoder, index,
                     hnsw_threshold=self.settings.hnsw_threshold)
 
