@@ -416,6 +416,35 @@ def test_one_training_at_a_time_and_interrupted_runs_are_closed(
         lock.close()
 
 
+def test_the_embedding_model_is_tuned_again_only_when_enabled_and_the_pairs_changed(
+        setup: tuple[TestClient, Settings]) -> None:
+    from iara.admin.retrain import Trainer
+    from iara.services import encoder_spec
+    from index.finetune import pairs_fingerprint, tuned_name
+    from index.knowledge import load_knowledge
+
+    _, settings = setup
+    db = Database(settings.database_url)
+    knowledge = load_knowledge(settings.knowledge_dir)
+    base = settings.embedding_model
+    releases = settings.var_dir / "releases"
+    current = [str(releases / "r1" / "encoder" / "model"),
+               tuned_name(base, pairs_fingerprint(knowledge, base))]
+    stale = [current[0], tuned_name(base, "0" * 64)]
+    trainer = Trainer(settings, db)
+    assert not trainer._encoder_due(knowledge, current)  # tuned on these very pairs
+    assert trainer._encoder_due(knowledge, stale)
+    assert trainer._encoder_due(knowledge, [base, base])
+    disabled = Trainer(settings.model_copy(update={"retrain_encoder": False}), db)
+    assert not disabled._encoder_due(knowledge, stale)
+    # A training starts from the live release's own embedding model; one of another
+    # base model (the setting changed since) or none gives the configured one.
+    assert trainer._live_encoder({"encoder": stale}) == stale
+    assert trainer._live_encoder({"encoder": None}) == list(encoder_spec(settings))
+    assert trainer._live_encoder({"encoder": ["x", "outro-modelo+ft-1"]}) == \
+        list(encoder_spec(settings))
+
+
 def test_the_served_release_follows_the_pointer_on_deploy_and_rollback(tmp_path: Path) -> None:
     """The action server's knowledge is the deployed release's snapshot, and it follows a
     deploy and a rollback without a restart."""
