@@ -232,7 +232,6 @@ def cmd_knowledge_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_knowledge_add(args: argparse.Namespace) -> int:
-
     from index.ingest import ingest
 
     report = ingest(Path(args.file), _settings().knowledge_dir, trilha=args.trilha,
@@ -389,7 +388,6 @@ def prepare() -> None:
         return "domain, rules and NLU data consistent"
 
     def do_train() -> str:
-
         from iara.admin.releases import read_state
         from iara.admin.retrain import fingerprint, training_files
         from iara.nlu_export import export_nlu
@@ -489,7 +487,6 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_answers(args: argparse.Namespace) -> int:
-
     from iara.eval_answers import evaluate_answers, load_questions, render_answers
 
     path = Path(args.file) if args.file else _settings().knowledge_dir / "dev.yml"
