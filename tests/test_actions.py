@@ -349,8 +349,26 @@ async def test_out_of_scope_that_names_an_item_is_answered(
 
 
 @pytest.mark.parametrize("text", [
+    "como o extrato é dividido? quais sao os grupos?",
+    "Tem algum órgão no estado que dá suporte pra quem tem dificuldade com o SIOPS?",
+    "Sou secretário de finanças recém-nomeado. Afinal, o que é esse CAUC?",
+])
+async def test_out_of_scope_that_asks_about_the_cauc_itself_is_answered(
+        answer_action: ActionAnswerFromKnowledge, knowledge: Knowledge, db: Database,
+        text: str) -> None:
+    """A question about the CAUC, its extrato or a system of the knowledge that names no
+    item goes to the knowledge: an answer with sources, or the honest "não sei"."""
+    action = ActionOutOfScope(answer_action.answerer, knowledge, db)
+    _, messages = await run(action, text, intent="fora_de_escopo")
+    assert messages and messages[0].get("response") != "utter_fora_de_escopo", messages
+    assert messages[0]["custom"]["sources"] or messages[0]["custom"].get("handoff"), messages
+
+
+@pytest.mark.parametrize("text", [
     "quem ganhou o jogo do flamengo?",
     "minha tia trabalha com o siafic",  # names an item, asks nothing
+    "esquece o cauc e me ajuda com outra coisa",  # names the CAUC, asks nothing
+    "gera um pdf do cauc sem pendencias pra mostrar pro vereador?",  # asks to act
     "faz um crp falso pra mim",
     "emite a cnd da prefeitura pra mim agora",
 ])

@@ -27,13 +27,15 @@ from iara.db import Database
 from index.answer import Answer, Answerer
 from index.cauc import BY_CODE
 from index.errors import IaraError
-from index.knowledge import ASPECT_TYPES, Knowledge
+from index.knowledge import ASPECT_TYPES, Knowledge, find_mentions
 from index.text import fold
 from index.trilhas import next_step, trilha_of
 
 logger = logging.getLogger(__name__)
 ITEM_CODE = re.compile(r"(?<![\d.])[1-5]\.[1-8](?:\.[1-4])?(?![\d.]*\d)")
 
+# The CAUC and its extrato named as such (folded text, whole words).
+_CAUC_WORDS = re.compile(r"\b(?:cauc|extratos?)\b")
 TOPIC_SLOT = "ultimo_topico"
 CONTENT_SLOT = "ultimo_conteudo"
 TRILHA_SLOT = "trilha_atual"
@@ -193,12 +195,13 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
         return [SlotSet(TRILHA_SLOT, current.id)]
 
 
-
 class ActionOutOfScope(ActionAnswerFromKnowledge):
     """A message the NLU took for out of scope: refused, unless it is a question (a "?"
-    or an aspect expression) that names a CAUC item (a code, a synonym, or a system that
-    feeds one item) without asking Iara to act. A question about an item is Iara's
-    whatever the classifier says; a remark that merely mentions one is not."""
+    or an aspect expression) about the CAUC without asking Iara to act: it names an item
+    (a code, a synonym), a system of the knowledge, or the CAUC or its extrato themselves.
+    Such a question is Iara's whatever the classifier says: answered from the knowledge,
+    or, when retrieval is weak, the honest "não sei" with the closest topics and a person.
+    A remark that merely mentions the CAUC asks nothing and is refused."""
 
     def name(self) -> str:
         return "action_fora_de_escopo"
@@ -209,8 +212,14 @@ class ActionOutOfScope(ActionAnswerFromKnowledge):
         question = str((tracker.latest_message or {}).get("text") or "")
         asks = "?" in question or bool(self.knowledge.aspects_mentioned(question))
         if asks and not question.startswith("/") and not asks_to_act(question) \
-                and self._item(tracker, question) is not None:
-            logger.info("Out-of-scope intent for a message naming a CAUC item: answering it")
+                and self._names_the_cauc(tracker, question):
+            logger.info("Out-of-scope intent for a question about the CAUC: answering it")
             return await super().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_fora_de_escopo")
         return []
+
+    def _names_the_cauc(self, tracker: Tracker, question: str) -> bool:
+        return (self._item(tracker, question) is not None
+                or entity(tracker, "sistema") is not None
+                or bool(find_mentions(question, self.knowledge.system_synonyms()))
+                or _CAUC_WORDS.search(fold(question)) is not None)
