@@ -119,7 +119,10 @@ def test_iara_train_refuses_a_change_that_worsens_the_evaluation(teach: Stack) -
             path.write_text(text, encoding="utf-8")
     print(f"\niara train (refused change):\n{result.stdout[-1500:]}")
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "Candidato recusado" in result.stderr and "must_mention_coverage" in result.stderr
+    # Which metric falls furthest depends on the model; the decision names the drop.
+    assert "Candidato recusado" in result.stderr, result.stderr
+    assert re.search(r"(item_accuracy|must_mention_coverage|in_scope_answered_rate): "
+                     r"[\d.]+ → [\d.]+", result.stderr), result.stderr
     assert "Traceback" not in result.stderr
     run = admin(teach, "GET", "/trainings").json()[0]
     assert run["status"] == "rejected" and run["usuario"] == "cli", run
