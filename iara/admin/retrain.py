@@ -41,7 +41,7 @@ from typing import IO, Any
 
 import httpx
 import yaml
-from pydantic import SecretStr
+from pydantic import AnyHttpUrl, SecretStr
 from sqlalchemy import select
 
 from iara.admin import knowledge_store, releases
@@ -534,8 +534,8 @@ class SideStack:
         api, engine, actions = _free_port(), _free_port(), _free_port()
         return settings.model_copy(update={
             "var_dir": var, "index_dir": Path(live["index"]), "knowledge_dir": knowledge,
-            "api_port": api, "rasa_url": f"http://127.0.0.1:{engine}",
-            "actions_url": f"http://127.0.0.1:{actions}",
+            "api_port": api, "rasa_url": AnyHttpUrl(f"http://127.0.0.1:{engine}"),
+            "actions_url": AnyHttpUrl(f"http://127.0.0.1:{actions}"),
             "tracker_store_url": f"sqlite:///{workdir / 'tracker.db'}",
             "database_url": f"sqlite:///{workdir / 'iara.db'}",
             # Its own token; no messaging channel (empty, so the children do not inherit
