@@ -132,7 +132,7 @@ def render_nlu(knowledge: Knowledge) -> str:
             {"regex": "cnpj", "examples": f"- {CNPJ}\n"},
             {"regex": "periodo", "examples": f"- {PERIOD.pattern}\n"}]
     document = {"version": "3.1", "nlu": nlu}
-    return HEADER + yaml.dump(document, Dumper=_LiteralDumper, allow_unicode=True,
+    return HEADER + yaml.dump(document, Dumper=LiteralDumper, allow_unicode=True,
                               sort_keys=False, width=1000)
 
 
@@ -202,7 +202,7 @@ def _escape(text: str) -> str:
     return text.replace("[", "(").replace("]", ")")
 
 
-class _LiteralDumper(yaml.SafeDumper):
+class LiteralDumper(yaml.SafeDumper):
     """Multi-line strings as YAML literal blocks (what Rasa's own files look like)."""
 
 
@@ -211,7 +211,7 @@ def _literal(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-_LiteralDumper.add_representer(str, _literal)
+LiteralDumper.add_representer(str, _literal)
 
 
 def export_nlu(knowledge: Knowledge, out_dir: Path) -> Path:

@@ -405,11 +405,12 @@ class Trainer:
         """(location, name) of the embedding model the live index was built with: the
         live release's own, else the configured one."""
         from iara.services import encoder_spec
+        from index.finetune import tuned_name
 
         settings = self.settings
         recorded = live.get("encoder")
         if recorded and settings.finetune_encoder and str(recorded[1]).startswith(
-                f"{settings.embedding_model}+ft-"):
+                tuned_name(settings.embedding_model, "")):
             return [str(recorded[0]), str(recorded[1])]
         return list(encoder_spec(settings))
 
