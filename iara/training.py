@@ -99,14 +99,24 @@ def train(settings: Settings, knowledge: Knowledge, *, force: bool = False) -> T
     return TrainReport(target, True, time.perf_counter() - started)
 
 
-def _run_engine(settings: Settings, args: list[str], log_name: str) -> None:
+# ``rasa`` with numpy's global generator seeded first: the cross-validation's folds come
+# from StratifiedKFold(shuffle=True) with no seed, so without this two runs on the same
+# data draw different folds and a change cannot be told from the noise of the split.
+_SEEDED_RASA = ("import sys, numpy; numpy.random.seed(int(sys.argv.pop(1))); "
+                "sys.argv[0] = 'rasa'; from rasa.__main__ import main; main()")
+
+
+def _run_engine(settings: Settings, args: list[str], log_name: str, *,
+                seed: int | None = None) -> None:
     rasa = rasa_executable(settings)
     if not rasa.exists():
         raise TrainingError(f"the engine environment is missing ({rasa}); run 'make setup'")
+    command = [str(rasa), *args] if seed is None else \
+        [str(rasa.with_name("python")), "-c", _SEEDED_RASA, str(seed), *args]
     log_path = settings.var_dir / "log" / log_name
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w", encoding="utf-8") as log:
-        result = subprocess.run([str(rasa), *args], cwd=settings.project_root, stdout=log,
+        result = subprocess.run(command, cwd=settings.project_root, stdout=log,
                                 stderr=subprocess.STDOUT, env={**os.environ, **ENGINE_ENV},
                                 check=False)
     if result.returncode != 0:
@@ -139,6 +149,7 @@ class NluEvaluation:
     """Cross-validated NLU quality (macro averages over intents and entity types)."""
 
     folds: int
+    seed: int
     intent_macro_f1: float
     intent_accuracy: float
     entity_macro_f1: float | None
@@ -149,8 +160,11 @@ class NluEvaluation:
 
 
 def run_nlu_cross_validation(settings: Settings, knowledge: Knowledge, *,
-                             folds: int = 5) -> NluEvaluation:
-    """``rasa test nlu --cross-validation`` on every NLU file (hand-written and generated)."""
+                             folds: int = 5, seed: int = 0) -> NluEvaluation:
+    """``rasa test nlu --cross-validation`` on every NLU file (hand-written and generated).
+
+    The same data and ``seed`` give the same folds, so two configurations compare on
+    the same splits."""
     import json
     import shutil
 
@@ -166,7 +180,8 @@ def run_nlu_cross_validation(settings: Settings, knowledge: Knowledge, *,
     shutil.rmtree(out, ignore_errors=True)
     _run_engine(settings, ["test", "nlu", "--nlu", str(staged), "--config",
                            str(root / "config.yml"), "--cross-validation", "--folds",
-                           str(folds), "--out", str(out)], "nlu-cross-validation.log")
+                           str(folds), "--out", str(out)], "nlu-cross-validation.log",
+                seed=seed)
     intents = json.loads((out / "intent_report.json").read_text(encoding="utf-8"))
     entity_file = out / "DIETClassifier_report.json"
     entities = json.loads(entity_file.read_text(encoding="utf-8")) if entity_file.exists() \
@@ -178,6 +193,7 @@ def run_nlu_cross_validation(settings: Settings, knowledge: Knowledge, *,
 
     return NluEvaluation(
         folds=folds,
+        seed=seed,
         intent_macro_f1=intents["macro avg"]["f1-score"],
         intent_accuracy=intents.get("accuracy", intents.get("micro avg", {}).get("f1-score", 0)),
         entity_macro_f1=entities["macro avg"]["f1-score"] if entities else None,
