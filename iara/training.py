@@ -46,6 +46,9 @@ def training_inputs(settings: Settings) -> list[Path]:
     files = [root / "config.yml", root / "domain.yml"]
     files += sorted((root / "bot" / "data").rglob("*.yml"))
     files += sorted(settings.generated_nlu_dir.glob("*.yml"))
+    # The custom NLU components' code: a change in how features are computed makes the
+    # model stale like a change in its data.
+    files += sorted((root / "bot" / "nlu").glob("*.py"))
     return files
 
 

@@ -516,3 +516,11 @@ def test_a_copied_var_folder_keeps_the_model_fresh(tmp_path: Path) -> None:
     assert prints[0] == prints[1]
     (tmp_path / "b" / "var" / "nlu" / "conhecimento.yml").write_text("nlu: [x]\n")
     assert training_fingerprint(Settings(var_dir=tmp_path / "b" / "var")) != prints[0]
+
+
+def test_the_custom_nlu_components_code_makes_the_model_stale_too() -> None:
+    from iara.training import training_inputs
+
+    settings = Settings()
+    assert settings.project_root / "bot" / "nlu" / "sentence_encoder.py" \
+        in training_inputs(settings)
