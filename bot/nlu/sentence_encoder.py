@@ -94,19 +94,21 @@ class BertEncoder:
         self.max_length = int(config.get("max_position_embeddings", 512))
         weights = load_file(str(model_dir / "model.safetensors"))
         # Saved either bare ("embeddings.…") or inside a task model ("bert.embeddings.…").
-        self.w = {key.split("bert.", 1)[-1] if key.startswith("bert.") else key:
-                  value.astype(np.float32) for key, value in weights.items()}
+        # Linear layers' weights are kept transposed and contiguous, [in, out]: one 2-D
+        # product per layer that numpy hands to BLAS whole.
+        self.w: dict[str, np.ndarray] = {}
+        for key, value in weights.items():
+            name = key.split("bert.", 1)[-1] if key.startswith("bert.") else key
+            linear = value.ndim == 2 and not name.startswith("embeddings.")
+            self.w[name] = np.ascontiguousarray(value.T if linear else value,
+                                                dtype=np.float32)
         self.dims = self.w["embeddings.word_embeddings.weight"].shape[1]
-        self.kernels: dict[str, np.ndarray] = {}
         self.pieces = WordPieces.from_file(str(model_dir / "tokenizer.json"))
         self.pieces.no_padding()
         self.pieces.enable_truncation(self.max_length)
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
-        # One 2-D product on contiguous weights: numpy hands it to BLAS whole.
-        kernel = self.kernels.get(name)
-        if kernel is None:
-            kernel = self.kernels[name] = np.ascontiguousarray(self.w[f"{name}.weight"].T)
+        kernel = self.w[f"{name}.weight"]
         flat = x.reshape(-1, x.shape[-1]) @ kernel + self.w[f"{name}.bias"]
         return flat.reshape(*x.shape[:-1], kernel.shape[1])
 
