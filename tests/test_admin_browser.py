@@ -25,6 +25,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 PASSWORD = "senha-do-navegador"
+# Ceiling for a deploy or rollback (engine model load + action server warm-up).
+DEPLOY_WAIT_MS = 180_000
 
 expect.set_options(timeout=20_000)
 
@@ -141,15 +143,23 @@ def test_analyst_trains_sees_progress_and_history_and_rolls_back(
         assert release != live_before and status["anterior"] == live_before
         expect(page.locator("#train-progress")).to_contain_text(f"Versão no ar: {release}")
 
+        # A rollback loads the previous model in the engine and warms the action server
+        # up: about 30 s on a quiet machine, longer on a busy one. The page says it is
+        # working meanwhile; the wait below is a ceiling, not a speed target.
         page.get_by_role("button", name="Voltar à versão anterior").click()
-        expect(page.locator("#status")).to_contain_text("Versão no ar:")
+        expect(page.locator("#status")).to_contain_text("Voltando à versão anterior")
+        expect(page.get_by_role("button", name="Treinar e publicar")).to_be_disabled()
+        expect(page.locator("#status")).to_contain_text("Versão no ar:", timeout=DEPLOY_WAIT_MS)
+        expect(page.get_by_role("button", name="Treinar e publicar")).to_be_enabled()
         expect(row).to_contain_text("revertido")
         expect(page.locator("#train-progress")).to_contain_text(f"(anterior: {release})")
         assert admin(teach, "GET", "/train/status").json()["atual"] == live_before
         assert engine_model(teach) == model_before
         page.get_by_role("button", name="Voltar à versão anterior").click()  # and back again
-        expect(page.locator("#status")).to_contain_text(f"Versão no ar: {release}")
+        expect(page.locator("#status")).to_contain_text(f"Versão no ar: {release}",
+                                                        timeout=DEPLOY_WAIT_MS)
         page.get_by_role("button", name="Voltar à versão anterior").click()
+        expect(page.locator("#status")).to_contain_text("Versão no ar:", timeout=DEPLOY_WAIT_MS)
         expect(page.locator("#status")).not_to_contain_text(f"Versão no ar: {release}")
         assert errors == []
     finally:

@@ -248,8 +248,14 @@
     });
     $("rollback").addEventListener("click", async () => {
       if (!window.confirm("Voltar ao modelo e índice anteriores?")) return;
+      // Loading the previous model in the engine takes some seconds; say so and keep the
+      // training controls from a second click meanwhile.
+      const controls = [$("rollback"), $("train-start")];
+      controls.forEach((b) => { b.disabled = true; });
+      say("Voltando à versão anterior… carregando o modelo, isso leva alguns segundos.");
       try { const r = await api("POST", "/rollback"); say("Versão no ar: " + r.atual); await loadTrainings(); }
       catch (err) { fail(err); }
+      finally { controls.forEach((b) => { b.disabled = false; }); }
     });
     try {
       const me = await api("GET", "/me");
