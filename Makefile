@@ -71,7 +71,7 @@ $(CHROMIUM):
 	  || { echo "✗ Could not install Chromium; $$hint"; exit 1; }
 
 test-unit: $(APP)/.installed ## Fast tests only (no model training, no running stack)
-	$(APP)/bin/python -m pytest -m "not stack and not model" $(PYTEST_ARGS)
+	$(APP)/bin/python -m pytest -m "not stack and not model and not engine" $(PYTEST_ARGS)
 
 lint: $(APP)/.installed ## ruff and mypy
 	$(APP)/bin/ruff check .
