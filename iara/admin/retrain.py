@@ -34,6 +34,7 @@ import re
 import shutil
 import socket
 import threading
+import time
 import traceback
 from datetime import datetime
 from pathlib import Path
@@ -209,8 +210,11 @@ class Trainer:
             if not previous:
                 raise ConflictError("Não há versão anterior para restaurar.")
             current = state.get("current") or releases.initial_release(self.settings)
+            started = time.monotonic()
             await self._deploy_async(previous)
             releases.write_state(self.settings, {"current": previous, "previous": current})
+        logger.info("rollback from %s to %s took %.1f s", current["id"], previous["id"],
+                    time.monotonic() - started)
         await asyncio.to_thread(knowledge_store.record, self.db, actor, "rollback",
                                 f"Volta da versão {current['id']} para {previous['id']}",
                                 {"de": current["id"], "para": previous["id"]})
