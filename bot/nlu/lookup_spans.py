@@ -153,6 +153,3 @@ class LookupSpanAligner(GraphComponent, EntityExtractorMixin):
                 self.add_processor_name(snapped)
             aligned[key] = snapped
         return sorted([*kept, *aligned.values()], key=lambda e: e[ENTITY_ATTRIBUTE_START])
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
