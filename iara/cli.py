@@ -342,7 +342,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"Rasa model {verb}: {report.model} ({report.seconds:.1f}s)")
     if settings.finetune_encoder:
         tuned = finetune(knowledge, settings.embedding_model, settings.encoder_dir,
-                         force=args.force, offline=settings.offline)
+                         force=args.force, offline=settings.offline,
+                         epochs=settings.finetune_epochs)
         print(f"Encoder: dev MRR@10 base {tuned.base['mrr@10']:.3f}, fine-tuned "
               f"{tuned.finetuned['mrr@10']:.3f}: {tuned.reason}")
     return 0
@@ -407,7 +408,7 @@ def prepare() -> None:
         if not settings.finetune_encoder:
             return "disabled (IARA_FINETUNE_ENCODER=false)"
         report = finetune(holder["knowledge"], settings.embedding_model, settings.encoder_dir,
-                          offline=settings.offline)
+                          offline=settings.offline, epochs=settings.finetune_epochs)
         verdict = "using it" if report.accepted else "keeping the base model"
         return (f"dev MRR@10 base {report.base['mrr@10']:.3f} → fine-tuned "
                 f"{report.finetuned['mrr@10']:.3f}: {verdict}")

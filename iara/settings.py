@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     finetune_encoder: bool = Field(
         True, description="Fine-tune the embedding model on the Q&A pairs during training and "
         "use it when the dev set says it retrieves better.")
+    finetune_epochs: int = Field(
+        3, ge=1, le=50, description="Epochs of the embedding model's fine-tuning (each is "
+        "a pass over the Q&A pairs; about four minutes each on two CPU cores).")
     hnsw_threshold: int = Field(
         50_000, ge=1, description="Past this many chunks the index is HNSW instead of exact.")
     offline: bool = True
@@ -161,6 +164,10 @@ class Settings(BaseSettings):
         "fine-tunes the embedding model again when the Q&A pairs changed (several minutes; "
         "needs finetune_encoder); the candidate's index is then re-embedded with it. "
         "Incremental retrainings keep the live embedding model.")
+    nlu_epochs: int | None = Field(
+        None, ge=1, le=1000, description="DIETClassifier's epochs for the trainings of the "
+        "Rasa model (a copy of config.yml with them is trained on); unset: config.yml's. "
+        "Fewer epochs train faster and classify worse.")
     retrain_full_every: int = Field(
         10, ge=1, description="After this many incremental trainings in a row, the next "
         "one trains from scratch.")

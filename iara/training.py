@@ -41,9 +41,31 @@ def rasa_executable(settings: Settings) -> Path:
     return settings.engine_venv / "bin" / "rasa"
 
 
+def rasa_config(settings: Settings, folder: Path) -> Path:
+    """The engine configuration trainings use: ``config.yml``, or, when ``nlu_epochs`` is
+    set, a copy in ``folder`` whose DIETClassifier trains for that many epochs."""
+    source = settings.project_root / "config.yml"
+    if settings.nlu_epochs is None:
+        return source
+    import yaml
+
+    config = yaml.safe_load(source.read_text(encoding="utf-8"))
+    diet = [c for c in config.get("pipeline") or [] if c.get("name") == "DIETClassifier"]
+    if not diet:
+        raise TrainingError(f"IARA_NLU_EPOCHS is set but {source} has no DIETClassifier")
+    for component in diet:
+        component["epochs"] = settings.nlu_epochs
+    target = folder / "config.yml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(f"# {source.name} with DIETClassifier epochs {settings.nlu_epochs} "
+                      "(IARA_NLU_EPOCHS)\n" + yaml.safe_dump(config, allow_unicode=True,
+                                                            sort_keys=False), encoding="utf-8")
+    return target
+
+
 def training_inputs(settings: Settings) -> list[Path]:
     root = settings.project_root
-    files = [root / "config.yml", root / "domain.yml"]
+    files = [rasa_config(settings, settings.var_dir), root / "domain.yml"]
     files += sorted((root / "bot" / "data").rglob("*.yml"))
     files += sorted(settings.generated_nlu_dir.glob("*.yml"))
     # The custom NLU components' code: a change in how features are computed makes the
@@ -60,6 +82,8 @@ def training_fingerprint(settings: Settings) -> str:
     def key(path: Path) -> str:
         if path.is_relative_to(generated):
             return f"nlu/{path.relative_to(generated)}"
+        if path.is_relative_to(settings.var_dir):  # the config with IARA_NLU_EPOCHS
+            return f"var/{path.relative_to(settings.var_dir)}"
         return str(path.relative_to(root) if path.is_relative_to(root) else path)
 
     return sha256("\n".join(f"{key(p)}:{sha256(p.read_text(encoding='utf-8'))}"
@@ -89,7 +113,7 @@ def train(settings: Settings, knowledge: Knowledge, *, force: bool = False) -> T
     root = settings.project_root
     _run_engine(settings, [
         "train",
-        "--config", str(root / "config.yml"),
+        "--config", str(rasa_config(settings, settings.var_dir)),
         "--domain", str(root / "domain.yml"),
         "--data", str(root / "bot" / "data"), str(settings.generated_nlu_dir),
         "--out", str(settings.models_dir),
@@ -181,10 +205,10 @@ def run_nlu_cross_validation(settings: Settings, knowledge: Knowledge, *,
         shutil.copy(source, staged / source.name)
     out = settings.var_dir / "eval" / "nlu"
     shutil.rmtree(out, ignore_errors=True)
-    _run_engine(settings, ["test", "nlu", "--nlu", str(staged), "--config",
-                           str(root / "config.yml"), "--cross-validation", "--folds",
-                           str(folds), "--out", str(out)], "nlu-cross-validation.log",
-                seed=seed)
+    config = rasa_config(settings, staged.parent)
+    _run_engine(settings, ["test", "nlu", "--nlu", str(staged), "--config", str(config),
+                           "--cross-validation", "--folds", str(folds), "--out", str(out)],
+                "nlu-cross-validation.log", seed=seed)
     intents = json.loads((out / "intent_report.json").read_text(encoding="utf-8"))
     entity_file = out / "DIETClassifier_report.json"
     entities = json.loads(entity_file.read_text(encoding="utf-8")) if entity_file.exists() \

@@ -56,10 +56,11 @@ def tuned_name(base_model: str, fingerprint: str) -> str:
     return f"{base_model}+ft-{fingerprint[:12]}"
 
 
-def pairs_fingerprint(knowledge: Knowledge, base_model: str) -> str:
+def pairs_fingerprint(knowledge: Knowledge, base_model: str, epochs: int = EPOCHS) -> str:
     """The training print a fine-tuning of ``base_model`` on ``knowledge`` would have."""
     return training_fingerprint(base_model, training_pairs(knowledge,
-                                                           knowledge_chunks(knowledge)))
+                                                           knowledge_chunks(knowledge)),
+                                epochs)
 
 
 def training_pairs(knowledge: Knowledge, chunks: list[Chunk],
@@ -85,8 +86,9 @@ def training_pairs(knowledge: Knowledge, chunks: list[Chunk],
     return pairs
 
 
-def training_fingerprint(base_model: str, pairs: list[tuple[str, str]]) -> str:
-    payload = json.dumps([base_model, EPOCHS, BATCH_SIZE, LEARNING_RATE, SEED, pairs],
+def training_fingerprint(base_model: str, pairs: list[tuple[str, str]],
+                         epochs: int = EPOCHS) -> str:
+    payload = json.dumps([base_model, epochs, BATCH_SIZE, LEARNING_RATE, SEED, pairs],
                          ensure_ascii=False)
     return sha256(payload)
 
@@ -111,7 +113,8 @@ def _dense_metrics(encoder: SentenceTransformerEncoder, knowledge: Knowledge,
     return metrics
 
 
-def _train(base_location: str, pairs: list[tuple[str, str]], target: Path) -> None:
+def _train(base_location: str, pairs: list[tuple[str, str]], target: Path,
+           epochs: int) -> None:
     from datasets import Dataset
     from sentence_transformers import (
         SentenceTransformer,
@@ -126,7 +129,7 @@ def _train(base_location: str, pairs: list[tuple[str, str]], target: Path) -> No
                                  "positive": [p[1] for p in pairs]})
     work = target.with_name(target.name + ".work")
     args = SentenceTransformerTrainingArguments(
-        output_dir=str(work), num_train_epochs=EPOCHS, per_device_train_batch_size=BATCH_SIZE,
+        output_dir=str(work), num_train_epochs=epochs, per_device_train_batch_size=BATCH_SIZE,
         learning_rate=LEARNING_RATE, warmup_ratio=0.1, seed=SEED,
         batch_sampler=BatchSamplers.NO_DUPLICATES, save_strategy="no", logging_steps=50,
         report_to=[], use_cpu=True, dataloader_num_workers=0, disable_tqdm=True,
@@ -140,12 +143,13 @@ def _train(base_location: str, pairs: list[tuple[str, str]], target: Path) -> No
 
 
 def finetune(knowledge: Knowledge, base_model: str, out_dir: Path, *, force: bool = False,
-             offline: bool = True) -> FinetuneReport:
-    """Fine-tune when the pairs or the base model changed; compare on the dev set."""
+             offline: bool = True, epochs: int = EPOCHS) -> FinetuneReport:
+    """Fine-tune when the pairs, the base model or the epochs changed; compare on the
+    dev set."""
     started = time.perf_counter()
     chunks = knowledge_chunks(knowledge)
     pairs = training_pairs(knowledge, chunks)
-    fingerprint = training_fingerprint(base_model, pairs)
+    fingerprint = training_fingerprint(base_model, pairs, epochs)
     previous = read_report(out_dir)
     if not force and previous is not None and previous.fingerprint == fingerprint and (
             not previous.accepted or (out_dir / MODEL_DIR).is_dir()):
@@ -157,7 +161,7 @@ def finetune(knowledge: Knowledge, base_model: str, out_dir: Path, *, force: boo
     out_dir.mkdir(parents=True, exist_ok=True)
     candidate = out_dir / "candidate"
     logger.info("Fine-tuning %s on %d pairs", base_model, len(pairs))
-    _train(resolve_model(base_model), pairs, candidate)
+    _train(resolve_model(base_model), pairs, candidate, epochs)
     tuned = SentenceTransformerEncoder(str(candidate), offline=offline)
     tuned_metrics = _dense_metrics(tuned, knowledge, chunks)
 

@@ -524,3 +524,45 @@ def test_the_custom_nlu_components_code_makes_the_model_stale_too() -> None:
     settings = Settings()
     assert settings.project_root / "bot" / "nlu" / "sentence_encoder.py" \
         in training_inputs(settings)
+
+
+def test_nlu_epochs_trains_on_a_copy_of_the_config_with_diet_epochs_set(
+        tmp_path: Path) -> None:
+    import yaml
+
+    from iara.admin.retrain import fingerprint, training_files
+    from iara.training import TrainingError, rasa_config, training_fingerprint
+
+    default = Settings(var_dir=tmp_path / "var")
+    default.generated_nlu_dir.mkdir(parents=True)
+    assert rasa_config(default, tmp_path) == PROJECT_ROOT / "config.yml"
+    fewer = default.model_copy(update={"nlu_epochs": 5})
+    staged = rasa_config(fewer, tmp_path / "release")
+    assert staged == tmp_path / "release" / "config.yml"
+    original = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text(encoding="utf-8"))
+    copy = yaml.safe_load(staged.read_text(encoding="utf-8"))
+    diet = [c for c in copy["pipeline"] if c["name"] == "DIETClassifier"]
+    assert [c["epochs"] for c in diet] == [5]
+    for component in diet:
+        component["epochs"] = next(c["epochs"] for c in original["pipeline"]
+                                   if c["name"] == "DIETClassifier")
+    assert copy == original  # nothing else changes
+    # Both staleness checks see the difference: the model trained with 60 epochs is not
+    # the one 5 epochs ask for.
+    assert training_fingerprint(fewer) != training_fingerprint(default)
+    assert training_files(fewer, tmp_path / "r" / "nlu")[0] == tmp_path / "r" / "config.yml"
+    assert fingerprint(training_files(fewer, tmp_path / "r" / "nlu")) != fingerprint(
+        training_files(default, tmp_path / "r" / "nlu"))
+    no_diet = tmp_path / "project"
+    no_diet.mkdir()
+    (no_diet / "config.yml").write_text("pipeline:\n  - name: WhitespaceTokenizer\n")
+    with pytest.raises(TrainingError, match="no DIETClassifier"):
+        rasa_config(fewer.model_copy(update={"project_root": no_diet}), tmp_path / "x")
+
+
+def test_the_encoder_epochs_are_part_of_its_training_print() -> None:
+    from index.finetune import EPOCHS, training_fingerprint
+
+    pairs = [("qual o prazo do rreo?", "O RREO é publicado a cada bimestre.")]
+    assert training_fingerprint("m", pairs) == training_fingerprint("m", pairs, EPOCHS)
+    assert training_fingerprint("m", pairs, 1) != training_fingerprint("m", pairs)

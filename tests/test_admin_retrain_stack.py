@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from iara.settings import PROJECT_ROOT
 from iara.stack import Stack, settings_env
@@ -32,6 +33,8 @@ CANDIDATES = ("minha tia trabalha com o siafic", "meu sobrinho programa o siafic
               "o primo do prefeito vende o siafic", "meu vizinho largou o emprego no siafic")
 TOPIC, TYPE = "3.7", "geral"
 RREO = "qual o prazo para enviar o RREO?"
+FULL_RETRAIN_NLU_EPOCHS = 20  # config.yml: 60
+FULL_RETRAIN_ENCODER_EPOCHS = 1  # default: 3
 
 
 def iara(stack: Stack, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -151,8 +154,12 @@ def test_a_full_retraining_fine_tunes_the_embedding_model_again(teach: Stack) ->
     assert added.status_code == 201, added.text
     started = time.monotonic()
     # The gate is not what this test is about (the refused change above is): any result
-    # of the evaluation deploys, so the serving side can be checked.
-    result = iara(teach, "train", "--force", IARA_RETRAIN_TOLERANCE="1")
+    # of the evaluation deploys, so the serving side can be checked. Nor is the models'
+    # quality (`iara prepare` trains both with the defaults): fewer epochs keep the two
+    # trainings from scratch to a few minutes.
+    result = iara(teach, "train", "--force", IARA_RETRAIN_TOLERANCE="1",
+                  IARA_NLU_EPOCHS=str(FULL_RETRAIN_NLU_EPOCHS),
+                  IARA_FINETUNE_EPOCHS=str(FULL_RETRAIN_ENCODER_EPOCHS))
     seconds = time.monotonic() - started
     assert result.returncode == 0, result.stdout + result.stderr
     run = admin(teach, "GET", "/trainings").json()[0]
@@ -162,6 +169,10 @@ def test_a_full_retraining_fine_tunes_the_embedding_model_again(teach: Stack) ->
     assert run["status"] == "deployed", run
     assert any(s.startswith("modelo de embeddings ajustado (") for s in steps), steps
     assert any("novo modelo de embeddings" in s for s in steps), steps
+    trained_on = yaml.safe_load((var / "releases" / run["versao"] / "config.yml")
+                                .read_text(encoding="utf-8"))
+    assert [c["epochs"] for c in trained_on["pipeline"] if c["name"] == "DIETClassifier"] \
+        == [FULL_RETRAIN_NLU_EPOCHS]
 
     state = json.loads((var / "releases" / "state.json").read_text())
     location, name = state["current"]["encoder"]

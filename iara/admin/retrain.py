@@ -50,7 +50,7 @@ from iara.admin.errors import ConflictError
 from iara.admin.models import TrainingRun
 from iara.db import Database, utcnow
 from iara.settings import Settings
-from iara.training import ENGINE_ENV, MODEL_NAME, rasa_executable
+from iara.training import ENGINE_ENV, MODEL_NAME, rasa_config, rasa_executable
 from index.errors import IaraError
 from index.text import sha256
 
@@ -69,7 +69,7 @@ def _free_port() -> int:
 
 def training_files(settings: Settings, nlu_dir: Path) -> list[Path]:
     root = settings.project_root
-    return [root / "config.yml", root / "domain.yml",
+    return [rasa_config(settings, nlu_dir.parent), root / "domain.yml",
             *sorted((root / "bot" / "data").rglob("*.yml")), *sorted(nlu_dir.glob("*.yml"))]
 
 
@@ -427,7 +427,8 @@ class Trainer:
         settings = self.settings
         if not (settings.finetune_encoder and settings.retrain_encoder):
             return False
-        print_ = pairs_fingerprint(knowledge, settings.embedding_model)
+        print_ = pairs_fingerprint(knowledge, settings.embedding_model,
+                                   settings.finetune_epochs)
         prepared = read_report(settings.encoder_dir)
         return encoder[1] != tuned_name(settings.embedding_model, print_) and not (
             prepared is not None and prepared.fingerprint == print_
@@ -442,7 +443,7 @@ class Trainer:
 
         settings = self.settings
         report = finetune(knowledge, settings.embedding_model, folder / "encoder",
-                          offline=settings.offline)
+                          offline=settings.offline, epochs=settings.finetune_epochs)
         summary = (f"MRR@10 {report.base['mrr@10']:.3f} (base) → "
                    f"{report.finetuned['mrr@10']:.3f} em {report.seconds:.0f} s")
         if not report.accepted:
