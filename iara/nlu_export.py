@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.nlu.folding import fold_keep_length
 from index.cauc import BY_CODE
 from index.knowledge import Knowledge
 from index.text import fold
@@ -55,7 +56,7 @@ def find_spans(text: str, vocabulary: Mapping[str, tuple[str, str]]) -> list[Spa
 
     ``vocabulary`` maps a folded surface form to (entity, canonical value).
     """
-    folded = _fold_keep_length(text)
+    folded = fold_keep_length(text)
     candidates: list[Span] = []
     for surface in sorted(vocabulary, key=len, reverse=True):
         entity, value = vocabulary[surface]
@@ -189,12 +190,6 @@ def reannotate_file(path: Path, knowledge: Knowledge, *, write: bool = True) -> 
     if write and content != original:
         path.write_text(content, encoding="utf-8")
     return content != original
-
-
-def _fold_keep_length(text: str) -> str:
-    """Folded text with the same length as ``text`` (so spans map back)."""
-    folded = "".join(fold(ch) or ch for ch in text)
-    return folded if len(folded) == len(text) else text.lower()
 
 
 def _escape(text: str) -> str:

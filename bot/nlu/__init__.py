@@ -1,1 +1,2 @@
-"""Custom Rasa NLU components; imported by the engine environment only."""
+"""Custom Rasa NLU components (engine environment), and the dependency-free helpers
+they share with the app (``folding``)."""

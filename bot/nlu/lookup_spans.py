@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import unicodedata
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -40,21 +39,11 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.folding import fold_keep_length
+
 logger = logging.getLogger(__name__)
 
 _FILE = "lookup_spans.json"
-
-
-def fold_keep_length(text: str) -> str:
-    """Lower-case and strip accents character by character, so that positions in the
-    result are positions in ``text`` ("É" -> "e"; a character that would not fold to one
-    character stays lower-cased)."""
-    out = []
-    for ch in text:
-        decomposed = unicodedata.normalize("NFKD", ch.casefold())
-        base = "".join(c for c in decomposed if not unicodedata.combining(c))
-        out.append(base if len(base) == 1 else ch.lower())
-    return "".join(out)
 
 
 def expression_spans(text: str, expressions: list[str]) -> list[tuple[int, int]]:
@@ -98,8 +87,7 @@ class LookupSpanAligner(GraphComponent, EntityExtractorMixin):
         for entity in sorted(wanted - set(expressions)):
             logger.warning("LookupSpanAligner: no lookup table for entity '%s'; its "
                            "predictions pass unchanged", entity)
-        # Longest first, so that the longest overlapping expression is found first.
-        self.expressions = {entity: sorted((e for e in found if e), key=len, reverse=True)
+        self.expressions = {entity: sorted(e for e in found if e)
                             for entity, found in expressions.items()}
         with self._model_storage.write_to(self._resource) as directory:
             (directory / _FILE).write_text(json.dumps(self.expressions, ensure_ascii=False),
