@@ -57,7 +57,7 @@ index: $(APP)/.installed ## Build the retrieval index if the knowledge changed
 test: setup $(CHROMIUM) ## Run the whole test suite (conversation tests, unit, real stack, browser); builds what it needs
 	@$(IARA) prepare
 	@$(IARA) bot test
-	$(APP)/bin/python -m pytest $(PYTEST_ARGS)
+	$(APP)/bin/python -m pytest --durations=15 $(PYTEST_ARGS)
 
 browser: $(CHROMIUM) ## Install Debian's Chromium for the browser tests (as root, or through sudo)
 
