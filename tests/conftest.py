@@ -137,10 +137,14 @@ def teach(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests on the retraining stack run last and together, the API loop first: it trains
-    the session's one Rasa model, which the browser test's training then reuses."""
+    the session's one Rasa model, which the browser test's training then reuses. The full
+    retraining comes after both: its model (trained with fewer epochs) is no one's to
+    reuse, and the Q&A pair it adds would make the browser test train again."""
     def order(item: pytest.Item) -> int:
         if "teach" not in getattr(item, "fixturenames", ()):
             return 0
+        if item.name.startswith("test_a_full_retraining"):
+            return 3
         return 1 if item.nodeid.startswith("tests/test_admin_retrain_stack.py") else 2
 
     items.sort(key=order)  # stable: the order within each group is kept
