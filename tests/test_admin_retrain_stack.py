@@ -34,7 +34,10 @@ CANDIDATES = ("minha tia trabalha com o siafic", "meu sobrinho programa o siafic
 TOPIC, TYPE = "3.7", "geral"
 RREO = "qual o prazo para enviar o RREO?"
 FULL_RETRAIN_NLU_EPOCHS = 20  # config.yml: 60
-FULL_RETRAIN_ENCODER_EPOCHS = 1  # default: 3
+# Default 3. After 1 epoch the tuned model only tied the base model's Recall@3 on the copy's
+# quarter dev set (0.778 both; it is used only if not worse and better on MRR@10); after 2
+# it was one question ahead (0.806).
+FULL_RETRAIN_ENCODER_EPOCHS = 2
 
 
 def iara(stack: Stack, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
