@@ -33,6 +33,7 @@ CANDIDATES = ("minha tia trabalha com o siafic", "meu sobrinho programa o siafic
               "o primo do prefeito vende o siafic", "meu vizinho largou o emprego no siafic")
 TOPIC, TYPE = "3.7", "geral"
 RREO = "qual o prazo para enviar o RREO?"
+RREO_ITEMS = {"3.2.1", "3.2.2"}  # its publication, its sending to Siconfi
 FULL_RETRAIN_NLU_EPOCHS = 20  # config.yml: 60
 # Default 3. After 1 epoch the tuned model only tied the base model's Recall@3 on the copy's
 # quarter dev set (0.778 both; it is used only if not worse and better on MRR@10); after 2
@@ -186,7 +187,10 @@ def test_a_full_retraining_fine_tunes_the_embedding_model_again(teach: Stack) ->
     pointer = json.loads(pointer_file.read_text())
     assert pointer["encoder"] == [location, name]
     rreo_after = items_of(teach, "encoder-rreo-after", RREO)
-    assert set(rreo_after) & set(rreo_before), (rreo_before, rreo_after)
+    # Still answered from the RREO's items, not necessarily the same one: in a clean-clone
+    # run the base answer came from 3.2.2 (sending to Siconfi), the new model's from 3.2.1
+    # (publication), which both carry the RREO's deadline.
+    assert rreo_after and set(rreo_after) <= RREO_ITEMS, (rreo_before, rreo_after)
 
     rolled = admin(teach, "POST", "/rollback")
     assert rolled.status_code == 200, rolled.text
