@@ -61,7 +61,7 @@ class Settings(BaseSettings):
         "use it when the dev set says it retrieves better.")
     finetune_epochs: int = Field(
         3, ge=1, le=50, description="Epochs of the embedding model's fine-tuning (each is "
-        "a pass over the Q&A pairs; about four minutes each on two CPU cores).")
+        "a pass over the Q&A pairs; four to five minutes each on two CPU cores).")
     hnsw_threshold: int = Field(
         50_000, ge=1, description="Past this many chunks the index is HNSW instead of exact.")
     offline: bool = True
