@@ -152,6 +152,21 @@ async def test_a_pendencia_that_names_the_system_is_answered(
     assert "custom" in messages[0]
 
 
+async def test_an_item_span_that_names_a_system_counts_as_the_system(
+        hash_retriever: Retriever, knowledge: Knowledge, db: Database) -> None:
+    # The synonym mapper resolves a system's synonym to the system's name even when the
+    # extractor tagged it 'item'; a system that feeds one item then names that item
+    # (answered from it without a confidence floor: this answerer has none reachable).
+    strict = ActionAnswerFromKnowledge(Answerer(hash_retriever, min_score=1.01,
+                                                min_sparse=1e9), knowledge, db)
+    # (No synonym of an item in the text: only the entity can name it.)
+    question = "quem resolve a pendência no gescon?"
+    _, messages = await run(strict, question, entities=[{"entity": "item", "value": "Gescon"}])
+    assert messages[0]["custom"]["item"] == "4.2"
+    _, messages = await run(strict, question, entities=[{"entity": "item", "value": "gescon"}])
+    assert [m.get("response") for m in messages] == ["utter_nao_sei"]  # not a system's name
+
+
 async def test_weak_match_says_it_does_not_know_and_queues_the_question(
         hash_retriever: Retriever, knowledge: Knowledge, db: Database) -> None:
     action = ActionAnswerFromKnowledge(Answerer(hash_retriever, min_score=1.01,

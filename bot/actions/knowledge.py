@@ -150,12 +150,15 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
     def _item(self, tracker: Tracker, question: str) -> str | None:
         """The item the message names: the NLU's entity (a code typed in the text first,
         when it names several), else a system that feeds one item only, else the one
-        item whose synonym or code the text contains."""
+        item whose synonym or code the text contains. An 'item' span the synonym mapper
+        resolved to a system ("antigo Siconv" -> Transferegov.br) counts as that system."""
         codes = [code for code in ITEM_CODE.findall(question) if code in BY_CODE]
-        items = [str(v) for v in tracker.get_latest_entity_values("item") if v in BY_CODE]
+        values = [str(v) for v in tracker.get_latest_entity_values("item")]
+        items = [v for v in values if v in BY_CODE]
         if items:
             return next((code for code in codes if code in items), items[0])
-        system = entity(tracker, "sistema")
+        names = {s.nome for s in self.knowledge.systems}
+        system = entity(tracker, "sistema") or next((v for v in values if v in names), None)
         feeds = next((s.itens for s in self.knowledge.systems if s.nome == system), ())
         if len(feeds) == 1:
             return feeds[0]
