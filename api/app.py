@@ -83,6 +83,10 @@ def create_app(
                 async with running_channels(app, settings):
                     yield
         finally:
+            # A retraining's evaluation stack would outlive this process.
+            trainer = getattr(app.state, "trainer", None)
+            if trainer is not None:
+                await asyncio.to_thread(trainer.close)
             app.state.db.dispose()
 
     app = FastAPI(

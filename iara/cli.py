@@ -784,6 +784,9 @@ def _gated_train(*, force: bool = False) -> int:
         trainer.start("cli", wait=True, force=force)
     except AdminError as exc:
         raise CliError(exc.message) from exc
+    except KeyboardInterrupt:
+        trainer.close()  # its evaluation stack would outlive this process
+        raise CliError("training interrupted; it is recorded as such") from None
     run = trainer.status()["treino"]
     for entry in run["log"]:
         print(f"{entry['at']}  {entry['step']}")

@@ -14,6 +14,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,9 @@ class Stack:
         self.settings = with_token(settings)
         self.log_dir = log_dir or self.settings.var_dir / "log"
         self.processes: list[Process] = []
+        # ``close`` may come from another thread while ``start`` is still spawning.
+        self._spawning = threading.Lock()
+        self._closed = False
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -122,15 +126,20 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         env = self._env()
         for name, command in self.commands():
-            process = Process(name, command, self.log_dir / f"{name}.log")
-            process.log = process.log_path.open("wb")
-            process.popen = subprocess.Popen(
-                command, cwd=self.settings.project_root, env=env, stdout=process.log,
-                stderr=subprocess.STDOUT, start_new_session=True)
-            self.processes.append(process)
+            with self._spawning:
+                if self._closed:
+                    raise StackError("the stack was closed while it started")
+                process = Process(name, command, self.log_dir / f"{name}.log")
+                process.log = process.log_path.open("wb")
+                process.popen = subprocess.Popen(
+                    command, cwd=self.settings.project_root, env=env, stdout=process.log,
+                    stderr=subprocess.STDOUT, start_new_session=True)
+                self.processes.append(process)
             logger.info("started %s (pid %d), log %s", name, process.popen.pid, process.log_path)
 
     def check_alive(self) -> None:
+        if self._closed:
+            raise StackError("the stack was closed")
         for process in self.processes:
             if process.popen is not None and process.popen.poll() is not None:
                 raise StackError(
@@ -171,6 +180,14 @@ class Stack:
         response = httpx.post(url, json=payload, timeout=self.settings.startup_timeout_s)
         if response.status_code != 200:
             raise StackError(f"action server warm-up failed: HTTP {response.status_code}")
+
+    def close(self) -> None:
+        """Stop for good, from any thread: a ``start`` under way spawns nothing more and
+        fails, and so does a ``wait_healthy`` (the processes run in their own sessions,
+        so nothing else would stop them)."""
+        with self._spawning:
+            self._closed = True
+        self.stop()
 
     def stop(self, grace: float = 15.0) -> None:
         for process in reversed(self.processes):

@@ -566,3 +566,23 @@ def test_the_encoder_epochs_are_part_of_its_training_print() -> None:
     pairs = [("qual o prazo do rreo?", "O RREO é publicado a cada bimestre.")]
     assert training_fingerprint("m", pairs) == training_fingerprint("m", pairs, EPOCHS)
     assert training_fingerprint("m", pairs, 1) != training_fingerprint("m", pairs)
+
+
+def test_a_training_left_running_by_a_stopped_process_is_recorded_as_interrupted(
+        tmp_path: Path, database_url: str) -> None:
+    from iara.admin.models import TrainingRun
+    from iara.admin.retrain import Trainer, history
+
+    db = Database(database_url)
+    with db.session() as session:
+        session.add_all([TrainingRun(actor="ana", status="running", step="treinando", log=[]),
+                         TrainingRun(actor="ana", status="deployed", step="publicado", log=[])])
+    settings = Settings(var_dir=tmp_path / "var", database_url=database_url)  # type: ignore[arg-type]
+    trainer = Trainer(settings, db)  # no other process holds the training lock
+    runs = {r["status"]: r for r in history(db)}
+    assert set(runs) == {"failed", "deployed"}
+    assert runs["failed"]["etapa"] == "interrompido"
+    assert runs["failed"]["decisao"] == "O processo que treinava parou antes do fim."
+    assert runs["failed"]["fim"] is not None
+    trainer.close()  # nothing running: nothing to stop, nothing changes
+    assert [r["status"] for r in history(db)] == ["deployed", "failed"]

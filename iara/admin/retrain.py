@@ -139,6 +139,8 @@ class Trainer:
         self._lock = threading.Lock()
         self._last: int | None = None
         self._encoder: Any = None
+        self._side: SideStack | None = None
+        self._closing = False
         self._fail_interrupted()
 
     def _process_lock(self) -> IO[str] | None:
@@ -159,12 +161,7 @@ class Trainer:
         if handle is None:  # another process is training right now
             return
         handle.close()
-        with self.db.session() as session:
-            for run in session.scalars(select(TrainingRun)
-                                       .where(TrainingRun.status == "running")):
-                run.status, run.step = "failed", "interrompido"
-                run.decision = "O processo que treinava parou antes do fim."
-                run.finished_at = utcnow()
+        self._interrupt("O processo que treinava parou antes do fim.")
 
     # --- public ----------------------------------------------------------------------
     def start(self, actor: str, *, wait: bool = False, force: bool = False
@@ -224,6 +221,29 @@ class Trainer:
                 run.status = "rolled_back"
         return {"atual": previous["id"], "anterior": current["id"]}
 
+    def close(self) -> None:
+        """The process is stopping: stop a training's evaluation stack (its processes
+        live in their own sessions and would outlive this one) and record the training
+        as interrupted. The training thread itself ends with the process."""
+        with self._lock:
+            self._closing = True
+            running = self._thread is not None and self._thread.is_alive()
+        side = self._side
+        if side is not None:
+            side.close()
+        if running and self._last is not None:
+            self._interrupt("O serviço parou durante o treino.", self._last)
+
+    def _interrupt(self, decision: str, run_id: int | None = None) -> None:
+        """Record runs still 'running' (all, or ``run_id``) as failed: interrupted."""
+        query = select(TrainingRun).where(TrainingRun.status == "running")
+        if run_id is not None:
+            query = query.where(TrainingRun.id == run_id)
+        with self.db.session() as session:
+            for run in session.scalars(query):
+                run.status, run.step, run.decision = "failed", "interrompido", decision
+                run.finished_at = utcnow()
+
     # --- the pipeline ----------------------------------------------------------------
     def _progress(self, run_id: int, step: str, **fields: Any) -> None:
         logger.info("retrain %d: %s", run_id, step)
@@ -243,6 +263,9 @@ class Trainer:
                 if pruned:
                     logger.info("retrain %d: removed old releases %s", run_id, pruned)
         except Exception as exc:
+            if self._closing:  # close() stopped it and recorded why
+                logger.info("retrain %d interrupted: %s", run_id, exc)
+                return
             logger.exception("retrain %d failed", run_id)
             detail = getattr(exc, "problems", None)
             message = (f"{exc}: " + "; ".join(str(p) for p in detail[:5])) if detail \
@@ -287,6 +310,9 @@ class Trainer:
             return
 
         with SideStack(settings, folder / "eval") as side:
+            self._side = side
+            if self._closing:
+                side.close()
             # The side stack starts (and measures the live release when needed) while the
             # Rasa model trains: the two do not depend on each other.
             need_baseline = not live.get("metrics") or live.get("dev") != dev_print
@@ -524,6 +550,7 @@ class SideStack:
         self._error: BaseException | None = None
         self._baseline: dict[str, Any] | None = None
         self._questions: list[dict[str, Any]] = []
+        self._closed = False
         self.stack: Any = None
 
     def _side_settings(self, live: dict[str, Any], knowledge: Path) -> Settings:
@@ -563,6 +590,8 @@ class SideStack:
         releases.point_to(side, {**live, "knowledge": live.get("knowledge")
                                  or str(self.settings.knowledge_dir)})
         self.stack = Stack(side, log_dir=self.workdir / "log")
+        if self._closed:  # closed while it was being set up
+            self.stack.close()
 
         def boot() -> None:
             try:
@@ -616,6 +645,13 @@ class SideStack:
             reports = list(pool.map(lambda qs: evaluate_answers(url, qs), slices))
         result: dict[str, Any] = totals([q for r in reports for q in r["questions"]])
         return result
+
+    def close(self) -> None:
+        """Stop its processes now, from any thread, even while the boot thread starts
+        them; the training that uses it then fails."""
+        self._closed = True
+        if self.stack is not None:
+            self.stack.close()
 
     def __enter__(self) -> SideStack:
         return self
