@@ -70,8 +70,8 @@ $(CHROMIUM):
 	$$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
 	  || { echo "✗ Could not install Chromium; $$hint"; exit 1; }
 
-test-unit: $(APP)/.installed ## Fast tests only (no model training, no running stack)
-	$(APP)/bin/python -m pytest -m "not stack and not model and not engine" $(PYTEST_ARGS)
+test-unit: $(APP)/.installed ## Fast tests only (no model training, no running stack, no browser)
+	$(APP)/bin/python -m pytest -m "not stack and not model and not engine and not browser" $(PYTEST_ARGS)
 
 lint: $(APP)/.installed ## ruff and mypy
 	$(APP)/bin/ruff check .

@@ -20,6 +20,8 @@ from iara.stack import Stack
 from tests.admin_stack import admin, engine_model
 from tests.standins.server import serving
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
@@ -105,6 +107,7 @@ def test_analyst_signs_in_turns_a_queue_row_into_a_pair_and_reverts(
     context.close()
 
 
+@pytest.mark.stack
 def test_analyst_trains_sees_progress_and_history_and_rolls_back(
         browser: Browser, teach: Stack) -> None:
     """The training controls against the session's retraining stack (tests/admin_stack.py;

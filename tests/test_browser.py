@@ -37,7 +37,7 @@ from playwright.sync_api import (
 from iara.settings import PROJECT_ROOT, Settings
 from iara.stack import Stack, settings_env
 
-pytestmark = pytest.mark.stack
+pytestmark = [pytest.mark.stack, pytest.mark.browser]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
