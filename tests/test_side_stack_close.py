@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -48,10 +48,10 @@ def processes_of(workdir: Path) -> list[int]:
     return found
 
 
-def wait_until(check: object, timeout: float = 60.0) -> None:
+def wait_until(check: Callable[[], bool], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if callable(check) and check():
+        if check():
             return
         time.sleep(0.2)
     raise AssertionError(f"not reached in {timeout:.0f} s")

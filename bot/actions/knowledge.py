@@ -157,9 +157,9 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
         items = [v for v in values if v in BY_CODE]
         if items:
             return next((code for code in codes if code in items), items[0])
-        names = {s.nome for s in self.knowledge.systems}
-        system = entity(tracker, "sistema") or next((v for v in values if v in names), None)
-        feeds = next((s.itens for s in self.knowledge.systems if s.nome == system), ())
+        feeds_of = {s.nome: s.itens for s in self.knowledge.systems}
+        system = entity(tracker, "sistema") or next((v for v in values if v in feeds_of), None)
+        feeds = feeds_of.get(system, ()) if system else ()
         if len(feeds) == 1:
             return feeds[0]
         mentioned = self.knowledge.items_mentioned(question) if question else []
