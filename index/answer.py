@@ -305,10 +305,14 @@ class Answerer:
 
     def answer(self, question: str, *, item: str | None = None,
                context_topic: str | None = None,
-               question_types: Sequence[str] = ()) -> Answer:
+               question_types: Sequence[str] = (),
+               candidates: Sequence[str] = ()) -> Answer:
         """Answer ``question``; ``item`` (an item the NLU recognised) restricts retrieval
         to that item's passages, ``question_types`` (the NLU's aspects) pick the sections,
-        ``context_topic`` answers follow-ups from the previous topic."""
+        ``context_topic`` answers follow-ups from the previous topic. ``candidates`` are
+        the items the question narrowed itself to without naming one (those a named
+        source system feeds): when retrieval over everything is not confident, the best
+        of their own passages answers."""
         def compose(topic: str | None = None, confident: bool = True) -> Answer:
             return compose_answer(
                 question, self.retriever, k=self.k, public_url=self.public_url,
@@ -325,4 +329,9 @@ class Answerer:
             named = compose(item, confident=False)
             if named.found:
                 return named
-        return compose()
+        answer = compose()
+        if answer.found or not candidates:
+            return answer
+        narrowed = [compose(code, confident=False) for code in dict.fromkeys(candidates)]
+        return max((a for a in narrowed if a.found), key=lambda a: a.score,
+                   default=answer)

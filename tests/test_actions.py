@@ -152,6 +152,20 @@ async def test_a_pendencia_that_names_the_system_is_answered(
     assert "custom" in messages[0]
 
 
+async def test_a_pendencia_stated_as_a_question_about_its_item_is_answered_how_to_fix(
+        answer_action: ActionAnswerFromKnowledge) -> None:
+    # The NLU takes "pendência in <item>" for a question about the item: a statement asking
+    # nothing else is answered with how to fix it; a question keeps what it asks.
+    _, messages = await run(answer_action, "tenho pendência na certidão do FGTS",
+                            entities=[{"entity": "item", "value": "1.3"}])
+    assert messages[0]["custom"]["item"] == "1.3"
+    assert messages[0]["custom"]["sources"][0]["title"].endswith("› Como regularizar")
+    _, messages = await run(answer_action, "o que é o item do FGTS?",
+                            entities=[{"entity": "item", "value": "1.3"},
+                                      ASPECT("o_que_e")])
+    assert not messages[0]["custom"]["sources"][0]["title"].endswith("› Como regularizar")
+
+
 async def test_an_item_span_that_names_a_system_counts_as_the_system(
         hash_retriever: Retriever, knowledge: Knowledge, db: Database) -> None:
     # The synonym mapper resolves a system's synonym to the system's name even when the
@@ -165,6 +179,20 @@ async def test_an_item_span_that_names_a_system_counts_as_the_system(
     assert messages[0]["custom"]["item"] == "4.2"
     _, messages = await run(strict, question, entities=[{"entity": "item", "value": "gescon"}])
     assert [m.get("response") for m in messages] == ["utter_nao_sei"]  # not a system's name
+
+
+async def test_a_system_that_feeds_several_items_narrows_the_answer_to_them(
+        hash_retriever: Retriever, knowledge: Knowledge, db: Database) -> None:
+    # Transferegov.br feeds 1.2 and 2.1.2: naming it narrows retrieval to their passages
+    # when retrieval over everything is not confident (here it never is).
+    strict = ActionAnswerFromKnowledge(Answerer(hash_retriever, min_score=1.01,
+                                                min_sparse=1e9), knowledge, db)
+    question = "quem dá baixa na inadimplência do contrato de repasse depois que regulariza?"
+    _, messages = await run(strict, question,
+                            entities=[{"entity": "sistema", "value": "Transferegov.br"}])
+    assert messages[0]["custom"]["item"] in {"1.2", "2.1.2"}
+    _, messages = await run(strict, question)
+    assert [m.get("response") for m in messages] == ["utter_nao_sei"]
 
 
 async def test_weak_match_says_it_does_not_know_and_queues_the_question(

@@ -36,6 +36,10 @@ ITEM_CODE = re.compile(r"(?<![\d.])[1-5]\.[1-8](?:\.[1-4])?(?![\d.]*\d)")
 
 # The CAUC and its extrato named as such (folded text, whole words).
 _CAUC_WORDS = re.compile(r"\b(?:cauc|extratos?)\b")
+# A message that states the município is pending ("tenho pendência no FGTS"; folded text).
+_STATES_PENDENCIA = re.compile(
+    r"\b(?:pendencias?|pendentes?|inadimplentes?|irregular(?:es)?|a comprovar|restricao|"
+    r"restricoes|bloquead[oa]s?|travad[oa]s?)\b")
 TOPIC_SLOT = "ultimo_topico"
 CONTENT_SLOT = "ultimo_conteudo"
 TRILHA_SLOT = "trilha_atual"
@@ -70,6 +74,14 @@ def item_buttons(codes: tuple[str, ...] | list[str],
                                   else 24),
              "payload": f'/{QUESTION_INTENT}{{"item":"{code}","aspecto":"{aspect}"}}'}
             for code in codes]
+
+
+def states_pendencia(intent: str, message: str) -> bool:
+    """Whether the message tells Iara the município is pending rather than asks a question:
+    the pendência intent, or a statement (no "?") in pendência words. Asking nothing more,
+    it is answered with how to fix it."""
+    return intent == "informar_pendencia" or (
+        "?" not in message and _STATES_PENDENCIA.search(fold(message)) is not None)
 
 
 class ActionAnswerFromKnowledge(UsesServices, Action):
@@ -114,7 +126,7 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
             return []
         item = self._item(tracker, question)
         aspects = self._aspects(tracker)
-        if intent == "informar_pendencia" and not aspects:
+        if not aspects and states_pendencia(intent, question):
             aspects = ["como_regularizar"]
         if question.startswith("/"):  # a button payload: ask about the item it names
             question = BY_CODE[item].title if item else ""
@@ -129,7 +141,8 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
         try:
             answer = await asyncio.to_thread(
                 self.answerer.answer, question, item=item, context_topic=context,
-                question_types=aspects)
+                question_types=aspects,
+                candidates=() if item else self._system_items(tracker))
         except IaraError:
             logger.exception("Knowledge lookup failed")
             dispatcher.utter_message(response="utter_erro_conhecimento")
@@ -157,14 +170,20 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
         items = [v for v in values if v in BY_CODE]
         if items:
             return next((code for code in codes if code in items), items[0])
-        feeds_of = {s.nome: s.itens for s in self.knowledge.systems}
-        system = entity(tracker, "sistema") or next((v for v in values if v in feeds_of), None)
-        feeds = feeds_of.get(system, ()) if system else ()
+        feeds = self._system_items(tracker)
         if len(feeds) == 1:
             return feeds[0]
         mentioned = self.knowledge.items_mentioned(question) if question else []
         mentioned += codes
         return mentioned[0] if len(set(mentioned)) == 1 else None
+
+    def _system_items(self, tracker: Tracker) -> tuple[str, ...]:
+        """The items fed by the source system the message names (the 'sistema' entity, or
+        an 'item' span the synonym mapper resolved to a system's name)."""
+        feeds_of = {s.nome: tuple(s.itens) for s in self.knowledge.systems}
+        values = [str(v) for v in tracker.get_latest_entity_values("item")]
+        system = entity(tracker, "sistema") or next((v for v in values if v in feeds_of), None)
+        return feeds_of.get(system, ()) if system else ()
 
     def _aspects(self, tracker: Tracker) -> list[str]:
         """What the message asks (question types), from the NLU's 'aspecto' entities: a
