@@ -56,10 +56,12 @@ def rasa_config(settings: Settings, folder: Path) -> Path:
     for component in diet:
         component["epochs"] = settings.nlu_epochs
     target = folder / "config.yml"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(f"# {source.name} with DIETClassifier epochs {settings.nlu_epochs} "
-                      "(IARA_NLU_EPOCHS)\n" + yaml.safe_dump(config, allow_unicode=True,
-                                                            sort_keys=False), encoding="utf-8")
+    text = (f"# {source.name} with DIETClassifier epochs {settings.nlu_epochs} "
+            "(IARA_NLU_EPOCHS)\n" + yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    # Written only when it changes: the fingerprint of every status check reads it.
+    if not target.is_file() or target.read_text(encoding="utf-8") != text:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
     return target
 
 

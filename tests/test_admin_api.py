@@ -4,6 +4,7 @@ revert, analytics. No engine needed (TestClient)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import time
@@ -547,6 +548,11 @@ def test_nlu_epochs_trains_on_a_copy_of_the_config_with_diet_epochs_set(
         component["epochs"] = next(c["epochs"] for c in original["pipeline"]
                                    if c["name"] == "DIETClassifier")
     assert copy == original  # nothing else changes
+    # Read again, the same copy is not written again (status checks compute it often).
+    written = staged.stat().st_mtime_ns
+    os.utime(staged, ns=(written - 10**9, written - 10**9))
+    assert rasa_config(fewer, tmp_path / "release") == staged
+    assert staged.stat().st_mtime_ns == written - 10**9
     # Both staleness checks see the difference: the model trained with 60 epochs is not
     # the one 5 epochs ask for.
     assert training_fingerprint(fewer) != training_fingerprint(default)
