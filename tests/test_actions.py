@@ -129,26 +129,49 @@ async def test_an_item_button_payload_answers_that_item(
 
 async def test_a_pendencia_without_item_asks_which_one(
         answer_action: ActionAnswerFromKnowledge) -> None:
-    events, messages = await run(answer_action, "estou com pendência no cauc",
-                                 intent="informar_pendencia")
-    assert events == []
+    for text in ("estou com pendência no cauc", "/perguntar",
+                 "a prefeitura está inadimplente no CAUC, o que eu faço?"):
+        events, messages = await run(answer_action, text, entities=(
+            [ASPECT("como_regularizar")] if "faço" in text else []))
+        assert events == []
+        assert messages[0]["response"] == "utter_perguntar_item", text
+        payloads = [b["payload"] for b in messages[0]["buttons"]]
+        assert payloads[0] == '/perguntar{"item":"3.2.3","aspecto":"como_regularizar"}'
+        assert payloads[-2:] == ["/listar_itens", "/consultar_situacao"]
+        assert all(len(b["title"]) <= 24 for b in messages[0]["buttons"])
+
+
+async def test_a_question_about_pendencias_in_general_is_answered(
+        answer_action: ActionAnswerFromKnowledge) -> None:
+    # It asks something else than why or how to fix (here, who), or nothing a pendência
+    # needs an item for: retrieval answers it.
+    for text, aspects in (("quem dá baixa na pendência depois que a gente regulariza?",
+                           ["sistema_responsavel"]),
+                          ("pendência no CAUC impede transferência para a saúde?", [])):
+        _, messages = await run(answer_action, text,
+                                entities=[ASPECT(a) for a in aspects])
+        assert messages[0].get("response") != "utter_perguntar_item", text
+
+
+async def test_a_pendencia_asked_about_after_an_answer_is_not_asked_back(
+        answer_action: ActionAnswerFromKnowledge) -> None:
+    # Without a topic Iara asks which item; after an answer, the conversation goes on.
+    question = "por que continua a comprovar?"
+    _, messages = await run(answer_action, question, entities=[ASPECT("por_que_pendente")])
     assert messages[0]["response"] == "utter_perguntar_item"
-    payloads = [b["payload"] for b in messages[0]["buttons"]]
-    assert payloads[0] == '/perguntar{"item":"3.2.3","aspecto":"como_regularizar"}'
-    assert payloads[-2:] == ["/listar_itens", "/consultar_situacao"]
-    assert all(len(b["title"]) <= 24 for b in messages[0]["buttons"])
+    _, messages = await run(answer_action, question, slots={"ultimo_topico": "3.2.2"},
+                            entities=[ASPECT("por_que_pendente")])
+    assert "custom" in messages[0]
 
 
 async def test_a_pendencia_that_names_the_system_is_answered(
         answer_action: ActionAnswerFromKnowledge) -> None:
     _, messages = await run(answer_action, "estou com pendência no SIOPE",
-                            intent="informar_pendencia",
                             entities=[{"entity": "item", "value": "3.2.3"}])
     assert messages[0]["custom"]["item"] == "3.2.3"
     assert messages[0]["custom"]["sources"][0]["title"].endswith("› Como regularizar")
     # Without the entity, the system's name alone is enough not to ask back.
-    _, messages = await run(answer_action, "estou com pendência no SIOPE",
-                            intent="informar_pendencia")
+    _, messages = await run(answer_action, "estou com pendência no SIOPE")
     assert "custom" in messages[0]
 
 

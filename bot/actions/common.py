@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 # Intents that ask the knowledge something (what they ask is the 'aspecto' entity).
 QUESTION_INTENT = "perguntar"
-QUESTION_INTENTS = frozenset({QUESTION_INTENT, "informar_pendencia", "nlu_fallback"})
+QUESTION_INTENTS = frozenset({QUESTION_INTENT, "nlu_fallback"})
 CHANNELS = ("web", "telegram", "whatsapp")
 FEEDBACK_BUTTONS = [
     {"title": "👍 Útil", "payload": '/avaliar{"avaliacao":"util"}'},

@@ -40,6 +40,8 @@ _CAUC_WORDS = re.compile(r"\b(?:cauc|extratos?)\b")
 _STATES_PENDENCIA = re.compile(
     r"\b(?:pendencias?|pendentes?|inadimplentes?|irregular(?:es)?|a comprovar|restricao|"
     r"restricoes|bloquead[oa]s?|travad[oa]s?)\b")
+# What a pendência without its item may ask and still need the item first.
+_PENDING_ASPECTS = frozenset({"por_que_pendente", "como_regularizar"})
 TOPIC_SLOT = "ultimo_topico"
 CONTENT_SLOT = "ultimo_conteudo"
 TRILHA_SLOT = "trilha_atual"
@@ -76,12 +78,10 @@ def item_buttons(codes: tuple[str, ...] | list[str],
             for code in codes]
 
 
-def states_pendencia(intent: str, message: str) -> bool:
-    """Whether the message tells Iara the município is pending rather than asks a question:
-    the pendência intent, or a statement (no "?") in pendência words. Asking nothing more,
-    it is answered with how to fix it."""
-    return intent == "informar_pendencia" or (
-        "?" not in message and _STATES_PENDENCIA.search(fold(message)) is not None)
+def states_pendencia(message: str) -> bool:
+    """Whether the message speaks of a pendência ("pendência", "a comprovar",
+    "inadimplente", "irregular"...)."""
+    return _STATES_PENDENCIA.search(fold(message)) is not None
 
 
 class ActionAnswerFromKnowledge(UsesServices, Action):
@@ -125,14 +125,15 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
             dispatcher.utter_message(response="utter_fora_de_escopo")
             return []
         item = self._item(tracker, question)
-        aspects = self._aspects(tracker)
-        if not aspects and states_pendencia(intent, question):
-            aspects = ["como_regularizar"]
+        systems_items = () if item else self._system_items(tracker)
+        asked = self._aspects(tracker)
+        # A statement of a pendência that asks nothing else: how to fix it.
+        statement = states_pendencia(question) and "?" not in question
+        aspects = asked or (["como_regularizar"] if statement else [])
         if question.startswith("/"):  # a button payload: ask about the item it names
             question = BY_CODE[item].title if item else ""
         context = tracker.get_slot(TOPIC_SLOT)
-        asks_item = intent == "informar_pendencia" and item is None
-        if asks_item and not self.answerer.names_item(question):
+        if item is None and not systems_items and self._needs_item(question, asked, context):
             dispatcher.utter_message(response="utter_perguntar_item", buttons=[
                 *item_buttons(COMMON_PENDING_ITEMS),
                 {"title": "Outro item", "payload": "/listar_itens"},
@@ -141,8 +142,7 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
         try:
             answer = await asyncio.to_thread(
                 self.answerer.answer, question, item=item, context_topic=context,
-                question_types=aspects,
-                candidates=() if item else self._system_items(tracker))
+                question_types=aspects, candidates=systems_items)
         except IaraError:
             logger.exception("Knowledge lookup failed")
             dispatcher.utter_message(response="utter_erro_conhecimento")
@@ -176,6 +176,21 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
         mentioned = self.knowledge.items_mentioned(question) if question else []
         mentioned += codes
         return mentioned[0] if len(set(mentioned)) == 1 else None
+
+    def _needs_item(self, question: str, asked: list[str], context: str | None) -> bool:
+        """Whether Iara must ask which item before answering: the menu's "Tenho uma
+        pendência" (a payload without an item), or a pendência the message does not place
+        in any item or topic, stated ("estou com pendência no cauc") or asked about only as
+        why or how to fix ("por que ficou a comprovar?"). After an answer, a message that
+        asks an aspect goes on with the conversation instead (the answerer follows the
+        topic when it names none); any other question goes to retrieval."""
+        if not question:
+            return True
+        if not states_pendencia(question) or self.answerer.names_item(question):
+            return False
+        if context and asked:
+            return False
+        return "?" not in question or (bool(asked) and set(asked) <= _PENDING_ASPECTS)
 
     def _system_items(self, tracker: Tracker) -> tuple[str, ...]:
         """The items fed by the source system the message names (the 'sistema' entity, or
