@@ -164,28 +164,21 @@ async def test_a_pendencia_asked_about_after_an_answer_is_not_asked_back(
     assert "custom" in messages[0]
 
 
-async def test_a_pendencia_that_names_the_system_is_answered(
+async def test_a_pendencia_stated_with_its_item_is_answered_how_to_fix(
         answer_action: ActionAnswerFromKnowledge) -> None:
-    _, messages = await run(answer_action, "estou com pendência no SIOPE",
-                            entities=[{"entity": "item", "value": "3.2.3"}])
-    assert messages[0]["custom"]["item"] == "3.2.3"
-    assert messages[0]["custom"]["sources"][0]["title"].endswith("› Como regularizar")
+    # A statement asking nothing else is answered with how to fix the item (named by an
+    # item's synonym, or by the one system that feeds it); a question keeps what it asks.
+    for text, code in (("estou com pendência no SIOPE", "3.2.3"),
+                       ("tenho pendência na certidão do FGTS", "1.3")):
+        _, messages = await run(answer_action, text,
+                                entities=[{"entity": "item", "value": code}])
+        assert messages[0]["custom"]["item"] == code
+        assert messages[0]["custom"]["sources"][0]["title"].endswith("› Como regularizar")
     # Without the entity, the system's name alone is enough not to ask back.
     _, messages = await run(answer_action, "estou com pendência no SIOPE")
     assert "custom" in messages[0]
-
-
-async def test_a_pendencia_stated_as_a_question_about_its_item_is_answered_how_to_fix(
-        answer_action: ActionAnswerFromKnowledge) -> None:
-    # The NLU takes "pendência in <item>" for a question about the item: a statement asking
-    # nothing else is answered with how to fix it; a question keeps what it asks.
-    _, messages = await run(answer_action, "tenho pendência na certidão do FGTS",
-                            entities=[{"entity": "item", "value": "1.3"}])
-    assert messages[0]["custom"]["item"] == "1.3"
-    assert messages[0]["custom"]["sources"][0]["title"].endswith("› Como regularizar")
     _, messages = await run(answer_action, "o que é o item do FGTS?",
-                            entities=[{"entity": "item", "value": "1.3"},
-                                      ASPECT("o_que_e")])
+                            entities=[{"entity": "item", "value": "1.3"}, ASPECT("o_que_e")])
     assert not messages[0]["custom"]["sources"][0]["title"].endswith("› Como regularizar")
 
 
