@@ -311,8 +311,8 @@ class Answerer:
         to that item's passages, ``question_types`` (the NLU's aspects) pick the sections,
         ``context_topic`` answers follow-ups from the previous topic. ``candidates`` are
         the items the question narrowed itself to without naming one (those a named
-        source system feeds): when retrieval over everything is not confident, the best
-        of their own passages answers."""
+        source system feeds): when retrieval over everything is not confident, the one of
+        them whose passage ranks first answers from its own passages."""
         def compose(topic: str | None = None, confident: bool = True) -> Answer:
             return compose_answer(
                 question, self.retriever, k=self.k, public_url=self.public_url,
@@ -332,6 +332,9 @@ class Answerer:
         answer = compose()
         if answer.found or not candidates:
             return answer
-        narrowed = [compose(code, confident=False) for code in dict.fromkeys(candidates)]
-        return max((a for a in narrowed if a.found), key=lambda a: a.score,
-                   default=answer)
+        # The candidate whose passage ranks first over everything (dense and BM25 fused).
+        wanted = set(candidates)
+        ranked = self.retriever.search(question, len(self.retriever.chunks))
+        best = next((h.chunk.item for h in ranked if h.chunk.item in wanted), None)
+        narrowed = compose(best, confident=False) if best else answer
+        return narrowed if narrowed.found else answer
