@@ -36,7 +36,7 @@ ITEM_CODE = re.compile(r"(?<![\d.])[1-5]\.[1-8](?:\.[1-4])?(?![\d.]*\d)")
 
 # The CAUC and its extrato named as such (folded text, whole words).
 _CAUC_WORDS = re.compile(r"\b(?:cauc|extratos?)\b")
-# A message that states the município is pending ("tenho pendência no FGTS"; folded text).
+# Words of a pendência ("tenho pendência no FGTS", "ficou a comprovar"; folded text).
 _STATES_PENDENCIA = re.compile(
     r"\b(?:pendencias?|pendentes?|inadimplentes?|irregular(?:es)?|a comprovar|restricao|"
     r"restricoes|bloquead[oa]s?|travad[oa]s?)\b")
@@ -124,8 +124,9 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
         if asks_to_act(question):
             dispatcher.utter_message(response="utter_fora_de_escopo")
             return []
-        item = self._item(tracker, question)
-        systems_items = () if item else self._system_items(tracker)
+        feeds = self._system_items(tracker)
+        item = self._item(tracker, question, feeds)
+        systems_items = () if item else feeds
         asked = self._aspects(tracker)
         # A statement of a pendência that asks nothing else: how to fix it.
         statement = states_pendencia(question) and "?" not in question
@@ -160,17 +161,19 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
         events = [SlotSet(TOPIC_SLOT, answer.topic), SlotSet(CONTENT_SLOT, answer.doc_id)]
         return events + self._offer_trilha(dispatcher, tracker, answer.doc_id)
 
-    def _item(self, tracker: Tracker, question: str) -> str | None:
+    def _item(self, tracker: Tracker, question: str,
+              feeds: tuple[str, ...] | None = None) -> str | None:
         """The item the message names: the NLU's entity (a code typed in the text first,
         when it names several), else a system that feeds one item only, else the one
         item whose synonym or code the text contains. An 'item' span the synonym mapper
-        resolved to a system ("antigo Siconv" -> Transferegov.br) counts as that system."""
+        resolved to a system ("antigo Siconv" -> Transferegov.br) counts as that system;
+        ``feeds`` are that system's items when the caller already looked them up."""
         codes = [code for code in ITEM_CODE.findall(question) if code in BY_CODE]
         values = [str(v) for v in tracker.get_latest_entity_values("item")]
         items = [v for v in values if v in BY_CODE]
         if items:
             return next((code for code in codes if code in items), items[0])
-        feeds = self._system_items(tracker)
+        feeds = self._system_items(tracker) if feeds is None else feeds
         if len(feeds) == 1:
             return feeds[0]
         mentioned = self.knowledge.items_mentioned(question) if question else []
