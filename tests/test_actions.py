@@ -377,6 +377,24 @@ async def test_items_menu_lists_groups_then_items() -> None:
         '/perguntar{"item":"4.2","aspecto":"como_regularizar"}']
 
 
+
+async def test_a_typed_question_about_the_list_is_answered_before_the_menu(
+        hash_retriever: Retriever) -> None:
+    action = ActionListItems(Answerer(hash_retriever, min_score=0.0))
+    events, messages = await run(action, "como o extrato é dividido? quais são os grupos?",
+                                 intent="listar_itens")
+    answer, menu = messages
+    assert answer["custom"]["sources"] and answer["custom"]["text"]
+    assert menu["response"] == "utter_escolher_grupo" and len(menu["buttons"]) == 5
+    assert slots_of(events)["ultimo_topico"] == answer["custom"]["topic"]
+    # A menu request that asks nothing, and a question retrieval cannot place: the menu.
+    for action, text in ((action, "lista de itens"),
+                         (ActionListItems(Answerer(hash_retriever, min_score=2.0,
+                                                   min_sparse=1e9)), "quais itens?")):
+        events, messages = await run(action, text, intent="listar_itens")
+        assert [m.get("response") for m in messages] == ["utter_escolher_grupo"], text
+        assert events == []
+
 def test_channel_and_last_question_helpers() -> None:
     assert [channel_of(s) for s in ("web:a", "telegram:1", "whatsapp:55", "cli", "x:y")] == [
         "web", "telegram", "whatsapp", "api", "api"]
