@@ -213,6 +213,15 @@ def resolve_ente(db: Database, text: str) -> Resolution:
         return resolve_in_session(session, text)
 
 
+def names_no_ente(db: Database, text: str) -> bool:
+    """Whether ``text`` is like no ente of the loaded registry at all (``not_found``: no
+    match, no suggestion). False while no ente is loaded: then nothing can be told."""
+    with db.session() as session:
+        if session.scalar(select(Ente.ibge).limit(1)) is None:
+            return False
+        return resolve_in_session(session, text).status == "not_found"
+
+
 def get_ente(db: Database, ibge: str) -> EnteRef | None:
     with db.session() as session:
         ente = session.get(Ente, ibge)

@@ -196,3 +196,30 @@ async def test_a_long_question_naming_no_municipio_goes_to_the_knowledge(
     _, messages = await call(ActionSituation(db, knowledge, 30), question,
                              intent="consultar_situacao")
     assert "custom" in messages[0] and messages[0]["custom"]["sources"]
+
+
+async def test_a_long_question_whose_municipio_is_no_municipio_goes_to_the_knowledge(
+        db: Database, knowledge: Knowledge, hash_retriever: Retriever, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # DIET took "Afinal" for a município: no ente is like it, so it is a CAUC question.
+    import bot.actions.knowledge as knowledge_actions
+
+    monkeypatch.setattr(knowledge_actions.ActionAnswerFromKnowledge, "answerer",
+                        property(lambda self: Answerer(hash_retriever, min_score=0.0)))
+    question = ("Sou secretário de finanças recém-nomeado. Afinal, o que é esse CAUC de que "
+                "todo mundo fala?")
+    for action in (ActionSituation(db, knowledge, 30), ActionExpiring(db, knowledge, 30)):
+        _, messages = await call(action, question, intent="consultar_vencimentos",
+                                 entities=municipio("Afinal"))
+        assert messages[0]["custom"]["sources"], type(action).__name__
+    # A name close to a município's still gets the suggestions, however long the message;
+    # and with no ente loaded, nothing can be told: the plain "no data" path.
+    long_request = ("qual a situação de Sobrall no CAUC hoje, a prefeitura tem alguma "
+                    "pendência que impeça o convênio?")
+    _, messages = await call(ActionSituation(db, knowledge, 30), long_request,
+                             intent="consultar_situacao", entities=municipio("Sobrall"))
+    assert messages[0]["response"] == "utter_municipio_sugestoes"
+    empty = Database(f"sqlite:///{tmp_path / 'empty.db'}")
+    _, messages = await call(ActionSituation(empty, knowledge, 30), question,
+                             intent="consultar_situacao", entities=municipio("Afinal"))
+    assert messages[0]["response"] in ("utter_sem_dados_cauc", "utter_municipio_nao_encontrado")

@@ -37,7 +37,7 @@ from cauc import (
     unsubscribe,
 )
 from cauc.errors import CaucError, EnteNotFoundError
-from cauc.resolve import get_ente
+from cauc.resolve import get_ente, names_no_ente
 from iara.db import Database
 from index.cauc import BY_CODE
 from index.knowledge import Knowledge
@@ -96,7 +96,8 @@ class _SituationAction(UsesServices, Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if self._is_knowledge_question(tracker):
+        if self._is_knowledge_question(tracker) or await asyncio.to_thread(
+                self._names_no_municipio, tracker):
             return await self._knowledge_action().run(dispatcher, tracker, domain)
         try:
             ente = await asyncio.to_thread(self._ente, dispatcher, tracker)
@@ -126,6 +127,20 @@ class _SituationAction(UsesServices, Action, ABC):
             return False
         text = str((tracker.latest_message or {}).get("text") or "")
         return not text.startswith("/") and len(text.split()) > KNOWLEDGE_QUESTION_WORDS
+
+    def _names_no_municipio(self, tracker: Tracker) -> bool:
+        """A long question whose 'municipio' span is like no município at all (DIET took a
+        capitalised word for one: "Afinal, o que é esse CAUC…?") is a question about the
+        CAUC itself. A span close to a name still gets the suggestions."""
+        name = entity(tracker, "municipio")
+        text = str((tracker.latest_message or {}).get("text") or "")
+        if (not name or entity(tracker, "cnpj") or tracker.get_slot(WAITING_SLOT)
+                or text.startswith("/") or len(text.split()) <= KNOWLEDGE_QUESTION_WORDS):
+            return False
+        try:
+            return names_no_ente(self.database, name)
+        except CaucError:
+            return False
 
     @abstractmethod
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker,
