@@ -388,10 +388,10 @@ async def test_a_typed_question_about_the_list_is_answered_before_the_menu(
     assert menu["response"] == "utter_escolher_grupo" and len(menu["buttons"]) == 5
     assert slots_of(events)["ultimo_topico"] == answer["custom"]["topic"]
     # A menu request that asks nothing, and a question retrieval cannot place: the menu.
-    for action, text in ((action, "lista de itens"),
+    for menu_action, text in ((action, "lista de itens"),
                          (ActionListItems(Answerer(hash_retriever, min_score=2.0,
                                                    min_sparse=1e9)), "quais itens?")):
-        events, messages = await run(action, text, intent="listar_itens")
+        events, messages = await run(menu_action, text, intent="listar_itens")
         assert [m.get("response") for m in messages] == ["utter_escolher_grupo"], text
         assert events == []
 
