@@ -213,12 +213,12 @@ def resolve_ente(db: Database, text: str) -> Resolution:
         return resolve_in_session(session, text)
 
 
-def names_no_ente(db: Database, text: str) -> bool:
+def names_no_ente(db: Database, text: str) -> bool | None:
     """Whether ``text`` is like no ente of the loaded registry at all (``not_found``: no
-    match, no suggestion). False while no ente is loaded: then nothing can be told."""
+    match, no suggestion); None while no ente is loaded: the registry cannot tell."""
     with db.session() as session:
         if session.scalar(select(Ente.ibge).limit(1)) is None:
-            return False
+            return None
         return resolve_in_session(session, text).status == "not_found"
 
 

@@ -212,8 +212,7 @@ async def test_a_long_question_whose_municipio_is_no_municipio_goes_to_the_knowl
         _, messages = await call(action, question, intent="consultar_vencimentos",
                                  entities=municipio("Afinal"))
         assert messages[0]["custom"]["sources"], type(action).__name__
-    # A name close to a município's still gets the suggestions, however long the message;
-    # and with no ente loaded, nothing can be told: the plain "no data" path.
+    # A name close to a município's still gets the suggestions, however long the message.
     long_request = ("qual a situação de Sobrall no CAUC hoje, a prefeitura tem alguma "
                     "pendência que impeça o convênio?")
     _, messages = await call(ActionSituation(db, knowledge, 30), long_request,
@@ -222,4 +221,8 @@ async def test_a_long_question_whose_municipio_is_no_municipio_goes_to_the_knowl
     empty = Database(f"sqlite:///{tmp_path / 'empty.db'}")
     _, messages = await call(ActionSituation(empty, knowledge, 30), question,
                              intent="consultar_situacao", entities=municipio("Afinal"))
+    assert messages[0]["custom"]["sources"]
+    # Before any CAUC file is loaded, the NLU's list of names tells: "Sobral" is a place.
+    _, messages = await call(ActionSituation(empty, knowledge, 30), long_request.replace(
+        "Sobrall", "Sobral"), intent="consultar_situacao", entities=municipio("Sobral"))
     assert messages[0]["response"] in ("utter_sem_dados_cauc", "utter_municipio_nao_encontrado")

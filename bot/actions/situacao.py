@@ -9,8 +9,11 @@ import asyncio
 import logging
 import re
 from abc import ABC, abstractmethod
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -38,6 +41,7 @@ from cauc import (
 )
 from cauc.errors import CaucError, EnteNotFoundError
 from cauc.resolve import get_ente, names_no_ente
+from cauc.text import fold
 from iara.db import Database
 from index.cauc import BY_CODE
 from index.knowledge import Knowledge
@@ -49,6 +53,7 @@ WAITING_SLOT = "aguardando_municipio"
 ALERT_CHANNELS = ("telegram", "whatsapp")
 # Past this many words, a situation request naming no município is a CAUC question.
 KNOWLEDGE_QUESTION_WORDS = 12
+MUNICIPIO_LOOKUP = Path(__file__).resolve().parents[1] / "data" / "nlu" / "municipios.yml"
 # The knowledge topic on the Tesouro's own alerts (área do assinante), and the question
 # that finds its passage: what a gestor on the web chat gets instead of Iara's alerts.
 OFFICIAL_ALERTS_TOPIC = "alertas-e-dados-abertos"
@@ -74,6 +79,16 @@ def fix_lines(knowledge: Knowledge) -> dict[str, str]:
             text = match.group(1) if match else doc.resumo
             lines[doc.item] = text[0].upper() + text[1:]
     return lines
+
+
+@lru_cache(maxsize=1)
+def municipio_names() -> frozenset[str]:
+    """Every município name of the NLU's lookup table (``bot/data/nlu/municipios.yml``,
+    written by ``iara nlu lexicon`` from a real CAUC file), folded."""
+    data = yaml.safe_load(MUNICIPIO_LOOKUP.read_text(encoding="utf-8"))
+    lookup = next(entry for entry in data["nlu"] if entry.get("lookup") == "municipio")
+    return frozenset(fold(line[2:]) for line in lookup["examples"].splitlines()
+                     if line.startswith("- "))
 
 
 class _SituationAction(UsesServices, Action, ABC):
@@ -131,16 +146,19 @@ class _SituationAction(UsesServices, Action, ABC):
     def _names_no_municipio(self, tracker: Tracker) -> bool:
         """A long question whose 'municipio' span is like no município at all (DIET took a
         capitalised word for one: "Afinal, o que é esse CAUC…?") is a question about the
-        CAUC itself. A span close to a name still gets the suggestions."""
+        CAUC itself. A span close to a name still gets the suggestions. Before any CAUC
+        file is loaded, the span is checked against the NLU's lookup of município names."""
         name = entity(tracker, "municipio")
         text = str((tracker.latest_message or {}).get("text") or "")
         if (not name or entity(tracker, "cnpj") or tracker.get_slot(WAITING_SLOT)
                 or text.startswith("/") or len(text.split()) <= KNOWLEDGE_QUESTION_WORDS):
             return False
         try:
-            return names_no_ente(self.database, name)
+            unknown = names_no_ente(self.database, name)
         except CaucError:
             return False
+        # No CAUC file loaded yet: the NLU's own list of município names tells.
+        return unknown if unknown is not None else fold(name) not in municipio_names()
 
     @abstractmethod
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker,
