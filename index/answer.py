@@ -252,6 +252,7 @@ class Answerer:
         self.public_url = public_url
         self._topic_terms: set[str] | None = None
         self._item_terms: set[str] | None = None
+        self._item_acronyms: set[str] | None = None
         sparse = retriever.sparse
         self._analyzer_instance = sparse.analyzer if sparse is not None else None
 
@@ -297,6 +298,17 @@ class Answerer:
                 analyzer.tokens(" ".join(GENERAL_CAUC_WORDS)))
             self._item_terms |= {c.item for c in self.retriever.chunks if c.item}
         return bool(set(self._analyzer().tokens(question)) & self._item_terms)
+
+    def names_item_acronym(self, question: str) -> bool:
+        """Whether the question names an acronym of an item's title or keywords ("RGF",
+        "SIOPS", "CRP"), also one several items share and so names no single item."""
+        if self._item_acronyms is None:
+            analyzer = self._analyzer()
+            self._item_acronyms = {
+                term for chunk in self.retriever.chunks if chunk.item
+                for term in analyzer.tokens(f"{chunk.title} {' '.join(chunk.keywords)}")
+                if term in PROTECTED}
+        return bool(set(self._analyzer().tokens(question)) & self._item_acronyms)
 
     def is_follow_up(self, question: str, question_types: Sequence[str] = ()) -> bool:
         """A question that names no topic but asks about an aspect of one."""

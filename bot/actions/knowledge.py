@@ -238,7 +238,8 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
 class ActionOutOfScope(ActionAnswerFromKnowledge):
     """A message the NLU took for out of scope: refused, unless it is a question (a "?"
     or an aspect expression) about the CAUC without asking Iara to act: it names an item
-    (a code, a synonym), a system of the knowledge, or the CAUC or its extrato themselves.
+    (a code, a synonym, also one several items share: "RGF"), a system of the knowledge,
+    or the CAUC or its extrato themselves.
     Such a question is Iara's whatever the classifier says: answered from the knowledge,
     or, when retrieval is weak, the honest "não sei" with the closest topics and a person.
     A remark that merely mentions the CAUC asks nothing and is refused."""
@@ -260,6 +261,7 @@ class ActionOutOfScope(ActionAnswerFromKnowledge):
 
     def _names_the_cauc(self, tracker: Tracker, question: str) -> bool:
         return (self._item(tracker, question) is not None
+                or self.answerer.names_item_acronym(question)  # "RGF": 3.1.1 and 3.1.2
                 or entity(tracker, "sistema") is not None
                 or bool(find_mentions(question, self.knowledge.system_synonyms()))
                 or _CAUC_WORDS.search(fold(question)) is not None)
