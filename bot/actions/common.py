@@ -12,6 +12,7 @@ from rasa_sdk import Tracker
 
 from iara.db import Database, UnansweredQuestion
 from iara.settings import Settings
+from index.answer import Answerer
 from index.knowledge import Knowledge
 from index.text import fold, mask_personal_data
 
@@ -102,10 +103,21 @@ def conversation_context(tracker: Tracker, turns: int = CONTEXT_TURNS) -> list[d
 
 class UsesServices:
     """Lazy access to what actions share, injectable in tests: the knowledge, the app
-    database and the settings (loaded on first use, never at import)."""
+    database, the answerer and the settings (loaded on first use, never at import)."""
 
     _knowledge: Knowledge | None = None
     _database: Database | None = None
+    _answerer: Answerer | None = None
+
+    @property
+    def answerer(self) -> Answerer:
+        """The retrieval answerer: injected (tests), else the served one, made on first
+        use (it follows index deploys)."""
+        if self._answerer is None:
+            from iara.services import get_answerer
+
+            self._answerer = get_answerer()
+        return self._answerer
 
     @property
     def knowledge(self) -> Knowledge:

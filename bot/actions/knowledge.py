@@ -94,14 +94,6 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
     def name(self) -> str:
         return "action_responder_conhecimento"
 
-    @property
-    def answerer(self) -> Answerer:
-        if self._answerer is None:
-            from iara.services import get_answerer
-
-            self._answerer = get_answerer()
-        return self._answerer
-
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:

@@ -37,14 +37,6 @@ class ActionListItems(UsesServices, Action):
     def name(self) -> str:
         return "action_listar_itens"
 
-    @property
-    def answerer(self) -> Answerer:
-        if self._answerer is None:
-            from iara.services import get_answerer
-
-            self._answerer = get_answerer()
-        return self._answerer
-
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
