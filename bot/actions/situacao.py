@@ -111,8 +111,7 @@ class _SituationAction(UsesServices, Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if self._is_knowledge_question(tracker) or await asyncio.to_thread(
-                self._names_no_municipio, tracker):
+        if await asyncio.to_thread(self._is_knowledge_question, tracker):
             return await self._knowledge_action().run(dispatcher, tracker, domain)
         try:
             ente = await asyncio.to_thread(self._ente, dispatcher, tracker)
@@ -133,31 +132,23 @@ class _SituationAction(UsesServices, Action, ABC):
         """The knowledge action with this action's knowledge and database."""
         return ActionAnswerFromKnowledge(None, self._knowledge, self._database)
 
-    @staticmethod
-    def _is_knowledge_question(tracker: Tracker) -> bool:
-        """A long question that names no município (nor a remembered one) and that the
-        NLU took for a situation request is a question about the CAUC itself."""
-        if (entity(tracker, "municipio") or entity(tracker, "cnpj")
-                or tracker.get_slot(WAITING_SLOT) or tracker.get_slot(MUNICIPIO_SLOT)):
-            return False
+    def _is_knowledge_question(self, tracker: Tracker) -> bool:
+        """A long question the NLU took for a situation request is a question about the
+        CAUC itself when it names no município (nor a remembered one), or when its
+        'municipio' span is like no município at all (DIET took a capitalised word for one:
+        "Afinal, o que é esse CAUC…?"). A span close to a name still gets the suggestions;
+        before any CAUC file is loaded, the NLU's lookup of município names decides."""
         text = str((tracker.latest_message or {}).get("text") or "")
-        return not text.startswith("/") and len(text.split()) > KNOWLEDGE_QUESTION_WORDS
-
-    def _names_no_municipio(self, tracker: Tracker) -> bool:
-        """A long question whose 'municipio' span is like no município at all (DIET took a
-        capitalised word for one: "Afinal, o que é esse CAUC…?") is a question about the
-        CAUC itself. A span close to a name still gets the suggestions. Before any CAUC
-        file is loaded, the span is checked against the NLU's lookup of município names."""
+        if (entity(tracker, "cnpj") or tracker.get_slot(WAITING_SLOT) or text.startswith("/")
+                or len(text.split()) <= KNOWLEDGE_QUESTION_WORDS):
+            return False
         name = entity(tracker, "municipio")
-        text = str((tracker.latest_message or {}).get("text") or "")
-        if (not name or entity(tracker, "cnpj") or tracker.get_slot(WAITING_SLOT)
-                or text.startswith("/") or len(text.split()) <= KNOWLEDGE_QUESTION_WORDS):
-            return False
+        if not name:
+            return not tracker.get_slot(MUNICIPIO_SLOT)
         try:
             unknown = names_no_ente(self.database, name)
         except CaucError:
             return False
-        # No CAUC file loaded yet: the NLU's own list of município names tells.
         return unknown if unknown is not None else fold(name) not in municipio_names()
 
     @abstractmethod
