@@ -69,6 +69,7 @@ def normalize_messages(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "text": str(custom["text"]),
                 "buttons": _buttons(custom.get("buttons")),
                 "sources": [s for s in custom.get("sources") or [] if isinstance(s, dict)],
+                "link": _link(custom.get("link")),
                 "handoff": custom.get("handoff") is True,
             })
         elif message.get("text"):
@@ -76,9 +77,16 @@ def normalize_messages(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "text": str(message["text"]),
                 "buttons": _buttons(message.get("buttons")),
                 "sources": [],
+                "link": None,
                 "handoff": False,
             })
     return messages
+
+
+def _link(raw: Any) -> dict[str, str] | None:
+    if isinstance(raw, dict) and raw.get("title") and isinstance(raw.get("url"), str):
+        return {"title": str(raw["title"]), "url": str(raw["url"])}
+    return None
 
 
 def _buttons(raw: Any) -> list[dict[str, str]]:

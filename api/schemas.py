@@ -30,10 +30,18 @@ class Source(BaseModel):
     format: str | None = None
 
 
+class Link(BaseModel):
+    title: str
+    url: str
+
+
 class Message(BaseModel):
     text: str
     buttons: list[Button] = []
     sources: list[Source] = []
+    link: Link | None = Field(
+        None, description="The full explanation behind a short answer (the content page "
+        "of its item or topic), shown as a link button: 'Ver explicação completa'.")
     handoff: bool = Field(
         False, description="The gestor asked for a person: a channel may route the "
         "conversation to its human support.")

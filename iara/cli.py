@@ -96,13 +96,20 @@ def build_parser() -> argparse.ArgumentParser:
     esub = evaluation.add_subparsers(dest="eval_command", required=True)
     retrieval = esub.add_parser("retrieval", help="BM25, dense and hybrid side by side")
     retrieval.add_argument("--json", action="store_true")
-    answers = esub.add_parser("answers", help="answers through the running API on a YAML file "
-                              "of {q, item, topic, must_mention} (default: the dev set)")
-    answers.add_argument("file", nargs="?", help="default: knowledge/dev.yml")
+    answers = esub.add_parser("answers", help="answers through the running API: the dev and "
+                              "blind sets side by side (the blind set only as totals)")
+    answers.add_argument("files", nargs="*", help="YAML lists of {q, item, topic, "
+                         "must_mention}; default: knowledge/dev.yml and knowledge/blind.yml")
     answers.add_argument("--api-url")
     answers.add_argument("--start", action="store_true",
                          help="start engine + actions + API for the run, then stop them")
     answers.add_argument("--json", action="store_true")
+    cards = esub.add_parser("cards", help="answers from the answer cards alone (no NLU, no "
+                            "running stack), dev and blind side by side")
+    cards.add_argument("--calibrate", action="store_true",
+                       help="sweep the card thresholds on the dev set and the NLU's "
+                       "out-of-scope examples (never on the blind set)")
+    cards.add_argument("--json", action="store_true")
     nlu_eval = esub.add_parser("nlu", help="NLU cross-validation in the engine environment "
                                "(rasa test nlu --cross-validation; slow)")
     nlu_eval.add_argument("--folds", type=int, default=5)
@@ -489,14 +496,30 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval_answers(args: argparse.Namespace) -> int:
-    from iara.eval_answers import evaluate_answers, load_questions, render_answers
+def _eval_sets(files: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """name -> questions: the given files, else the knowledge's dev and blind sets."""
+    from iara.eval_answers import load_questions
+    from index.knowledge import EVAL_FILES
 
-    path = Path(args.file) if args.file else _settings().knowledge_dir / "dev.yml"
+    paths = [Path(f) for f in files] or [
+        p for name in EVAL_FILES if (p := _settings().knowledge_dir / name).exists()]
     try:
-        questions = load_questions(path)
+        return {path.stem: load_questions(path) for path in paths}
     except (OSError, ValueError) as exc:
         raise CliError(str(exc)) from exc
+
+
+def _print_sets(reports: dict[str, dict[str, Any]], as_json: bool) -> None:
+    from iara.eval_answers import aggregate_only, render_sets
+
+    shown = {name: aggregate_only(r) if name == "blind" else r for name, r in reports.items()}
+    print(json.dumps(shown, ensure_ascii=False, indent=2) if as_json else render_sets(shown))
+
+
+def cmd_eval_answers(args: argparse.Namespace) -> int:
+    from iara.eval_answers import evaluate_answers
+
+    sets = _eval_sets(args.files)
     if args.start:
         from contextlib import redirect_stdout
 
@@ -507,15 +530,37 @@ def cmd_eval_answers(args: argparse.Namespace) -> int:
         with Stack(_settings()) as stack:
             stack.wait_healthy()
             stack.warm_up()
-            report = evaluate_answers(stack.settings.api_base_url, questions)
+            reports = {name: evaluate_answers(stack.settings.api_base_url, questions)
+                       for name, questions in sets.items()}
     else:
         try:
-            report = evaluate_answers(_api_url(args), questions)
+            reports = {name: evaluate_answers(_api_url(args), questions)
+                       for name, questions in sets.items()}
         except httpx.HTTPError as exc:
             raise CliError(f"the API at {_api_url(args)} failed ({exc.__class__.__name__}); "
                            "is Iara running? (make run, or --start)") from exc
-    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json
-          else render_answers(report))
+    _print_sets(reports, args.json)
+    return 0
+
+
+def cmd_eval_cards(args: argparse.Namespace) -> int:
+    from iara.eval_answers import calibrate, evaluate, offline_asker, render_calibration
+    from iara.services import get_answerer
+
+    answerer = get_answerer()
+    if args.calibrate:
+        from iara.nlu_export import out_of_scope_examples
+
+        knowledge = _load_knowledge()
+        report = calibrate(answerer, [d.__dict__ for d in knowledge.dev],
+                           out_of_scope_examples(_settings().project_root))
+        print(json.dumps(report, ensure_ascii=False, indent=2) if args.json
+              else render_calibration(report))
+        return 0
+    knowledge = _load_knowledge()
+    reports = {name: evaluate(offline_asker(answerer, knowledge.named_item), questions)
+               for name, questions in _eval_sets([]).items()}
+    _print_sets(reports, args.json)
     return 0
 
 
@@ -854,6 +899,7 @@ COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], int]] = {
     ("run",): cmd_run,
     ("eval", "retrieval"): cmd_eval_retrieval,
     ("eval", "answers"): cmd_eval_answers,
+    ("eval", "cards"): cmd_eval_cards,
     ("eval", "nlu"): cmd_eval_nlu,
     ("bench", "retrieval"): cmd_bench_retrieval,
     ("bench", "chat"): cmd_bench_chat,

@@ -234,3 +234,17 @@ def aspect_agreement(knowledge: Knowledge) -> dict[str, dict[str, float]]:
                         "recall": hits / len(labelled) if labelled else 0.0,
                         "precision": hits / len(marked) if marked else 0.0}
     return report
+
+
+def out_of_scope_examples(project_root: Path) -> list[str]:
+    """The plain texts of the hand-written ``fora_de_escopo`` examples (bot/data/nlu/):
+    messages Iara must not answer from the knowledge, used to calibrate its thresholds."""
+    texts: list[str] = []
+    for path in sorted((project_root / "bot" / "data" / "nlu").glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for block in data.get("nlu") or []:
+            if block.get("intent") == "fora_de_escopo":
+                texts += [parse_example(line.strip()[2:])[0]
+                          for line in str(block.get("examples") or "").splitlines()
+                          if line.strip().startswith("- ")]
+    return texts

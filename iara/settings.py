@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     )
     min_sparse_score: float = Field(
         1.2, ge=0.0, description="BM25 score per query term that also suffices.")
+    min_card_score: UnitFloat = Field(
+        0.0, description="Cosine similarity of a question to the best answer card's "
+        "questions that answers it (unless min_card_sparse is met); below both, Iara says it "
+        "does not know. Calibrated for the default model with 'iara eval cards'.")
+    min_card_sparse: float = Field(
+        0.0, ge=0.0, description="BM25 score per query term of the best card that also "
+        "suffices.")
 
     # Conversation.
     handoff_contact: str = Field(

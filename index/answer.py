@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from index.analyzer import PROTECTED, PortugueseAnalyzer
+from index.card_index import CardHit, CardIndex, IndexedCard
 from index.retriever import Hit, Retriever
 from index.text import fold, plain_text
 
@@ -64,6 +65,25 @@ TYPE_SECTIONS: dict[str, str] = {
     "sistema_responsavel": "Sistema de origem e responsável",
 }
 
+SECTION_TYPES = {section: tipo for tipo, section in TYPE_SECTIONS.items()}
+HOW_TO = "como_regularizar"
+# A second card (another thing the question asks about the same topic) joins the answer.
+MAX_CARDS = 2
+# Within the chosen topic, a card of the type the question asks (deadline, how to fix…)
+# is preferred among this many of the topic's best cards.
+ASPECT_WINDOW = 8
+# The questions of a message: sentences that end in "?" (a new sentence starts after
+# ".", "!" or "?" and a capital, so "art. 52" and "3.2.2" stay whole), each split again
+# at ", e quem…" / " e qual…" (a second question word after "e").
+_SENTENCES = re.compile(r"(?<=\?)\s+|(?<=[.!])\s+(?=[A-ZÁÉÍÓÚÂÊÔÃÕÇ])")
+_SECOND_QUESTION = re.compile(
+    r"\s*[,;]?\s+e\s+(?=(?:qual|quais|quando|como|onde|quem|quanto|quantos|quantas|"
+    r"o que|por que|porque|pq|qdo|qto|at[eé] quando|em quanto tempo|de onde)\b)",
+    re.IGNORECASE)
+MAX_CARD_SOURCES = 3
+EXPLANATION_TITLE = "Ver explicação completa"
+
+
 def question_aspects(question: str, question_types: Sequence[str] = ()) -> list[str]:
     """Item sections the question asks for: the NLU's question types (its 'aspecto'
     entities) first, then the text cues, in the order of the ASPECTS table."""
@@ -72,6 +92,23 @@ def question_aspects(question: str, question_types: Sequence[str] = ()) -> list[
                                  if t in TYPE_SECTIONS))
     aspects += [h for pattern, h in ASPECTS if pattern.search(folded) and h not in aspects]
     return aspects
+
+
+def question_parts(message: str) -> list[str]:
+    """The questions a message asks, in order ("Sou secretária… Qual o prazo do RGF e
+    quem assina?" -> ["Qual o prazo do RGF", "quem assina?"]); a message with no "?" is
+    one question."""
+    sentences = [s.strip() for s in _SENTENCES.split(message.strip()) if s.strip()]
+    questions = [s for s in sentences if s.endswith("?")] or [message.strip()]
+    return [part.strip() for question in questions
+            for part in _SECOND_QUESTION.split(question) if part.strip()]
+
+
+def asked_types(question: str, question_types: Sequence[str] = ()) -> list[str]:
+    """The question types (card ``tipo``) the question asks, in the order of
+    :func:`question_aspects`."""
+    return [SECTION_TYPES[s] for s in question_aspects(question, question_types)
+            if s in SECTION_TYPES]
 
 
 @dataclass(frozen=True)
@@ -96,11 +133,59 @@ class Answer:
     item: str | None = None
     topic: str | None = None
     doc_id: str | None = None
+    cards: list[str] = field(default_factory=list)  # keys of the cards that answered
+    card_hits: list[CardHit] = field(default_factory=list)
+    explanation: Citation | None = None  # the full explanation, one tap away
 
     @property
     def score(self) -> float:
         """Cosine similarity of the best hit (0 when nothing was found)."""
+        if self.card_hits:
+            return self.card_hits[0].dense
         return self.hits[0].dense if self.hits else 0.0
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+def card_confident(hits: list[CardHit], min_score: float, min_sparse: float) -> bool:
+    """The best card is close enough: by cosine to its questions, or by BM25."""
+    return bool(hits) and (hits[0].dense >= min_score or hits[0].sparse >= min_sparse)
+
+
+def card_answer_text(cards: Sequence[IndexedCard], steps: bool) -> str:
+    """The cards' direct answers, each how-to card followed by its numbered steps when the
+    question asks how."""
+    parts = []
+    for card in cards:
+        parts.append(card.resposta)
+        if steps and card.passos and (card.tipo == HOW_TO or len(cards) == 1):
+            parts.append("\n".join(f"{n}. {step}" for n, step in enumerate(card.passos, 1)))
+    return "\n\n".join(parts)
+
+
+def card_citations(cards: Sequence[IndexedCard]) -> list[Citation]:
+    """The cards' own sources, official ones first, each once."""
+    seen: set[str] = set()
+    ranked = sorted(((s, card) for card in cards for s in card.sources),
+                    key=lambda pair: not pair[0].get("oficial"))
+    citations = []
+    for source, card in ranked:
+        if source["url"] in seen:
+            continue
+        seen.add(source["url"])
+        citations.append(Citation(title=str(source["titulo"]), url=source["url"],
+                                  item=card.item, trilha=card.trilha_titulo, format=None))
+    return citations[:MAX_CARD_SOURCES]
+
+
+def explanation_link(card: IndexedCard, public_url: str) -> Citation:
+    """The card's section in its document's page (/conteudos/<id>#<section>)."""
+    url = f"{public_url}/conteudos/{card.doc_id}#{card.anchor}" if public_url else \
+        f"/conteudos/{card.doc_id}#{card.anchor}"
+    return Citation(title=f"{card.title} › {card.secao}", url=url, item=card.item,
+                    trilha=card.trilha_titulo, format=card.format)
 
 
 def compose_answer(
@@ -244,12 +329,18 @@ class Answerer:
         min_score: float = 0.28,
         min_sparse: float = 1.2,
         public_url: str = "",
+        cards: CardIndex | None = None,
+        min_card_score: float = 0.0,
+        min_card_sparse: float = 0.0,
     ) -> None:
         self.retriever = retriever
         self.k = k
         self.min_score = min_score
         self.min_sparse = min_sparse
         self.public_url = public_url
+        self.cards = cards if cards is not None and len(cards) else None
+        self.min_card_score = min_card_score
+        self.min_card_sparse = min_card_sparse
         self._topic_terms: set[str] | None = None
         self._item_terms: set[str] | None = None
         self._item_acronyms: set[str] | None = None
@@ -325,6 +416,11 @@ class Answerer:
         the items the question narrowed itself to without naming one (those a named
         source system feeds): when retrieval over everything is not confident, the one of
         them whose passage ranks first answers from its own passages."""
+        if self.cards is not None:
+            return self._answer_from_cards(question, item=item, context_topic=context_topic,
+                                           question_types=question_types,
+                                           candidates=candidates)
+
         def compose(topic: str | None = None, confident: bool = True) -> Answer:
             return compose_answer(
                 question, self.retriever, k=self.k, public_url=self.public_url,
@@ -350,3 +446,83 @@ class Answerer:
         best = next((h.chunk.item for h in ranked if h.chunk.item in wanted), None)
         narrowed = compose(best, confident=False) if best else answer
         return narrowed if narrowed.found else answer
+
+    def _answer_from_cards(self, question: str, *, item: str | None,
+                           context_topic: str | None, question_types: Sequence[str],
+                           candidates: Sequence[str]) -> Answer:
+        """The best card's direct answer (see :meth:`answer` for the arguments). A named
+        item, or the previous topic for a follow-up, restricts the cards and is answered
+        whatever the scores; otherwise the best card must reach ``min_card_score``, else
+        the items of a named system are tried, else Iara does not know."""
+        assert self.cards is not None
+
+        def attempt(topics: Sequence[str] | None, confident: bool) -> Answer:
+            hits = self.cards.search(question, self.k, topics=topics)  # type: ignore[union-attr]
+            if not hits or (confident and hits[0].score < self.min_card_score):
+                return Answer(found=False, card_hits=hits,
+                              suggestions=list(dict.fromkeys(h.card.pergunta for h in hits))[:3])
+            return self._compose_cards(question, hits, question_types)
+
+        if context_topic and item is None and self.is_follow_up(question, question_types):
+            followed = attempt([context_topic], confident=False)
+            if followed.found:
+                return followed
+        if item is not None:
+            named = attempt([item], confident=False)
+            if named.found:
+                return named
+        answer = attempt(None, confident=True)
+        if answer.found or not candidates:
+            return answer
+        narrowed = attempt(list(candidates), confident=False)
+        return narrowed if narrowed.found else answer
+
+    def _card_for(self, part: str, topic: str, asked: Sequence[str]) -> IndexedCard | None:
+        """The topic's card that answers ``part``: the best-ranked one, or, when the part
+        asks a type (deadline, how to fix…) that card is not, the best-ranked card of that
+        type among the topic's first :data:`ASPECT_WINDOW`."""
+        assert self.cards is not None
+        ranked = self.cards.search(part, ASPECT_WINDOW, topics=[topic])
+        if not ranked:
+            return None
+        if asked and ranked[0].card.tipo not in asked:
+            return next((h.card for h in ranked if h.card.tipo in asked), ranked[0].card)
+        return ranked[0].card
+
+    def _compose_cards(self, question: str, hits: list[CardHit],
+                       question_types: Sequence[str]) -> Answer:
+        """The whole message picks the topic (its best card's); each question it asks
+        picks a card of that topic (at most :data:`MAX_CARDS`, in the order asked); a
+        single question that asks two things gets a card for each."""
+        topic = hits[0].card.topic
+        parts = question_parts(question)
+        chosen: list[IndexedCard] = []
+        for part in parts:
+            asked = asked_types(part, question_types if len(parts) == 1 else ())
+            card = self._card_for(part, topic, asked)
+            if card is not None and card.key not in {c.key for c in chosen}:
+                chosen.append(card)
+        asked = asked_types(question, question_types)
+        if len(parts) == 1:
+            for tipo in asked:
+                if len(chosen) >= MAX_CARDS or any(c.tipo == tipo for c in chosen):
+                    continue
+                extra = self._card_for(question, topic, [tipo])
+                if extra is not None and extra.tipo == tipo and extra.key not in {
+                        c.key for c in chosen}:
+                    chosen.append(extra)
+            chosen.sort(key=lambda c: asked.index(c.tipo) if c.tipo in asked else -1)
+        chosen = chosen[:MAX_CARDS] or [hits[0].card]
+        best = chosen[0]
+        steps = any(c.tipo == HOW_TO for c in chosen) or HOW_TO in asked
+        return Answer(
+            found=True,
+            text=card_answer_text(chosen, steps),
+            citations=card_citations(chosen),
+            item=best.item,
+            topic=best.topic,
+            doc_id=best.doc_id,
+            cards=[card.key for card in chosen],
+            card_hits=hits,
+            explanation=explanation_link(best, self.public_url),
+        )

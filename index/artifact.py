@@ -5,6 +5,8 @@
   manifest.json   model, dims, index type, versions, per-document hashes, knowledge hash
   chunks.jsonl    one Chunk per line, in vector order
   vectors.faiss   the FAISS index
+  cards.jsonl     one answer card per line (with its document, trilha and sources)
+  card_vectors.npy  one row per card question (and per card answer), card after card
 ```
 Building writes to a temporary sibling folder and renames it into place, so a reader
 never sees a half-written index. Rebuilding re-embeds only chunks whose text changed.
@@ -24,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from index.card_index import IndexedCard, card_rows, indexed_cards
 from index.chunks import Chunk, knowledge_chunks
 from index.encoder import Encoder
 from index.errors import IndexMismatchError, IndexNotBuiltError
@@ -38,10 +41,12 @@ from index.vectors import (
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: answer cards
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 VECTORS = "vectors.faiss"
+CARDS = "cards.jsonl"
+CARD_VECTORS = "card_vectors.npy"
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class BuildReport:
     reused: int
     seconds: float
     skipped: bool = False
+    cards: int = 0
 
 
 @dataclass
@@ -59,6 +65,8 @@ class IndexArtifact:
     manifest: dict[str, Any]
     chunks: list[Chunk]
     vectors: FlatIPIndex | HNSWIndex
+    cards: list[IndexedCard]
+    card_vectors: np.ndarray
 
 
 def _versions() -> dict[str, str]:
@@ -110,11 +118,17 @@ def load_artifact(path: Path, model: str, dims: int | None = None) -> IndexArtif
     with (path / CHUNKS).open(encoding="utf-8") as handle:
         chunks = [Chunk.from_json(json.loads(line)) for line in handle if line.strip()]
     vectors = load_vector_index(path / VECTORS)
-    if len(vectors) != len(chunks) or manifest.get("count") != len(chunks):
+    with (path / CARDS).open(encoding="utf-8") as handle:
+        cards = [IndexedCard.from_json(json.loads(line)) for line in handle if line.strip()]
+    card_vectors = np.load(path / CARD_VECTORS)
+    rows = sum(len(card_rows(card)) for card in cards)
+    if len(vectors) != len(chunks) or manifest.get("count") != len(chunks) \
+            or len(card_vectors) != rows:
         raise IndexMismatchError(
-            f"index at {path} is inconsistent ({len(vectors)} vectors, {len(chunks)} chunks): "
-            "rebuild with 'iara index build --force'")
-    return IndexArtifact(manifest, chunks, vectors)
+            f"index at {path} is inconsistent ({len(vectors)} vectors, {len(chunks)} chunks, "
+            f"{len(card_vectors)} card vectors for {rows} card rows): rebuild with "
+            "'iara index build --force'")
+    return IndexArtifact(manifest, chunks, vectors, cards, card_vectors)
 
 
 def build_index(
@@ -132,24 +146,36 @@ def build_index(
         return BuildReport(path, count, 0, count, time.perf_counter() - started, skipped=True)
 
     chunks = knowledge_chunks(knowledge)
+    cards = indexed_cards(knowledge)
+    # Vectors of the previous build, by what was embedded ("c:<chunk id>", "t:<card row>").
     previous: dict[str, np.ndarray] = {}
     if not force:
         try:
             old = load_artifact(path, encoder.name)
-        except (IndexNotBuiltError, IndexMismatchError):
+        except (IndexNotBuiltError, IndexMismatchError, OSError):
             old = None
         if old is not None:
             old_vectors = old.vectors.vectors()
-            previous = {c.id: old_vectors[i] for i, c in enumerate(old.chunks)}
+            previous = {f"c:{c.id}": old_vectors[i] for i, c in enumerate(old.chunks)}
+            old_rows = [text for card in old.cards for text in card_rows(card)]
+            previous.update((f"t:{text}", old.card_vectors[i])
+                            for i, text in enumerate(old_rows))
 
-    missing = [c for c in chunks if c.id not in previous]
-    fresh = encoder.encode_passages([c.embedding_text for c in missing]) if missing else None
-    embedded = dict(zip([c.id for c in missing], fresh if fresh is not None else [],
-                        strict=True))
+    chunk_keys = [f"c:{c.id}" for c in chunks]
+    row_texts = [text for card in cards for text in card_rows(card)]
+    row_keys = [f"t:{text}" for text in row_texts]
+    texts = {**{f"c:{c.id}": c.embedding_text for c in chunks},
+             **dict(zip(row_keys, row_texts, strict=True))}
+    missing = [key for key in dict.fromkeys(chunk_keys + row_keys) if key not in previous]
+    fresh = encoder.encode_passages([texts[key] for key in missing]) if missing else []
+    embedded = {**previous, **dict(zip(missing, fresh, strict=True))}
     dims = encoder.dims
     matrix = np.zeros((len(chunks), dims), dtype=np.float32)
-    for row, chunk in enumerate(chunks):
-        matrix[row] = embedded[chunk.id] if chunk.id in embedded else previous[chunk.id]
+    for row, key in enumerate(chunk_keys):
+        matrix[row] = embedded[key]
+    card_matrix = np.zeros((len(row_keys), dims), dtype=np.float32)
+    for row, key in enumerate(row_keys):
+        card_matrix[row] = embedded[key]
 
     vectors = build_vector_index(matrix, hnsw_threshold=hnsw_threshold)
     manifest = {
@@ -158,20 +184,25 @@ def build_index(
         "dims": dims,
         "index_type": vectors.kind,
         "count": len(chunks),
+        "cards": len(cards),
+        "card_rows": len(row_keys),
         "knowledge_fingerprint": knowledge.fingerprint,
         "documents": {d.id: d.sha256 for d in knowledge.documents},
         "versions": _versions(),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    _write_atomically(path, manifest, chunks, vectors)
+    _write_atomically(path, manifest, chunks, vectors, cards, card_matrix)
     seconds = time.perf_counter() - started
-    logger.info("Index built at %s: %d chunks (%d embedded, %d reused) in %.1fs",
-                path, len(chunks), len(missing), len(chunks) - len(missing), seconds)
-    return BuildReport(path, len(chunks), len(missing), len(chunks) - len(missing), seconds)
+    total = len(chunks) + len(row_keys)
+    logger.info("Index built at %s: %d chunks and %d card texts (%d embedded) in %.1fs",
+                path, len(chunks), len(row_keys), len(missing), seconds)
+    return BuildReport(path, len(chunks), len(missing), total - len(missing), seconds,
+                       cards=len(cards))
 
 
 def _write_atomically(
-    path: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: FlatIPIndex | HNSWIndex
+    path: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: FlatIPIndex | HNSWIndex,
+    cards: list[IndexedCard], card_vectors: np.ndarray,
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -181,6 +212,10 @@ def _write_atomically(
     with (tmp / CHUNKS).open("w", encoding="utf-8") as handle:
         for chunk in chunks:
             handle.write(json.dumps(chunk.to_json(), ensure_ascii=False) + "\n")
+    with (tmp / CARDS).open("w", encoding="utf-8") as handle:
+        for card in cards:
+            handle.write(json.dumps(card.to_json(), ensure_ascii=False) + "\n")
+    np.save(tmp / CARD_VECTORS, card_vectors.astype(np.float32))
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                 encoding="utf-8")
     old = path.with_name(path.name + ".old")

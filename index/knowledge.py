@@ -7,6 +7,7 @@ The format is documented in ``knowledge/README.md``.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,15 @@ from typing import Any
 
 import yaml
 
+from index.cards import (
+    CARDS_KEY,
+    card_to_fields,
+    SOURCES_FILE,
+    Card,
+    CitedSource,
+    load_sources,
+    parse_cards,
+)
 from index.cauc import BY_CODE, GROUPS
 from index.errors import KnowledgeError, KnowledgeProblem
 from index.text import fold, question_key, sha256, slugify
@@ -43,6 +53,9 @@ SYSTEMS_FILE = "entidades.yml"
 # The expressions that mark what a question asks (the 'aspecto' entity of the NLU).
 ASPECTS_FILE = "aspectos.yml"
 ASPECT_TYPES = tuple(t for t in QUESTION_TYPES if t != DEFAULT_QUESTION_TYPE)
+# Held-out question sets: dev (read while developing) and blind (frozen, only its totals
+# are ever looked at).
+EVAL_FILES = ("dev.yml", "blind.yml")
 # Names of something behind several items (a group, a kind of document, a report, a system
 # feeding many items): as an item synonym they would point at one item when gestores may
 # mean another, so they are refused (compared folded). Systems go to entidades.yml.
@@ -56,6 +69,8 @@ GENERIC_SYNONYMS = frozenset({
     "transferegov.br", "tesouro", "stn",
 })
 
+# An item code typed in a message ("3.2.2", not "3.2.2.1" nor a date or money amount).
+ITEM_CODE = re.compile(r"(?<![\d.])[1-5]\.[1-8](?:\.[1-4])?(?![\d.]*\d)")
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 _HEADING = re.compile(r"^## +(.+?)\s*$")
 
@@ -124,6 +139,7 @@ class Question:
     path: Path
     line: int
     tipo: str = DEFAULT_QUESTION_TYPE  # one of QUESTION_TYPES
+    card: str | None = None  # key of the card it asks ("3.1.2/prazo-envio")
 
 
 @dataclass(frozen=True)
@@ -148,6 +164,7 @@ class DevQuestion:
     item: str | None
     topic: str
     must_mention: tuple[str, ...]
+    style: str | None = None  # how it is written (whatsapp, longa, dupla, curta...)
 
 
 @dataclass
@@ -160,9 +177,13 @@ class Knowledge:
     systems: list[SourceSystem] = field(default_factory=list)
     # Question type -> the folded expressions that ask it ("ate quando" -> prazo).
     aspects: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    cards: list[Card] = field(default_factory=list)
+    sources: dict[str, CitedSource] = field(default_factory=dict)  # fontes.yml, by URL
+    blind: list[DevQuestion] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._by_id = {doc.id: doc for doc in self.documents}
+        self._cards = {card.key: card for card in self.cards}
         self._trilhas_of: dict[str, list[Trilha]] = {}
         for trilha in self.trilhas:
             for doc_id in trilha.conteudos:
@@ -170,6 +191,12 @@ class Knowledge:
 
     def document(self, doc_id: str) -> Document:
         return self._by_id[doc_id]
+
+    def card(self, key: str) -> Card:
+        return self._cards[key]
+
+    def cards_of(self, topic: str) -> list[Card]:
+        return [card for card in self.cards if card.topic == topic]
 
     def by_topic(self, topic: str) -> Document | None:
         key = f"item-{topic}" if topic in BY_CODE else f"tema-{topic}"
@@ -200,11 +227,24 @@ class Knowledge:
         """Item codes whose synonyms occur in ``text`` (see :func:`find_mentions`)."""
         return find_mentions(text, self.item_synonyms())
 
+    def named_item(self, text: str) -> str | None:
+        """The one item ``text`` names by its synonyms or by a typed code; None when it
+        names none or several."""
+        mentioned = self.items_mentioned(text) + [
+            code for code in ITEM_CODE.findall(text) if code in BY_CODE]
+        return mentioned[0] if len(set(mentioned)) == 1 else None
+
     @property
     def fingerprint(self) -> str:
-        """Changes whenever any document changes (what the index is built from)."""
+        """Changes whenever a document, a card or a cited source changes (what the index
+        is built from)."""
         docs = sorted(self.documents, key=lambda d: d.id)
-        return sha256("\n".join(f"{d.id}:{d.sha256}" for d in docs))
+        cards = sorted(self.cards, key=lambda c: c.key)
+        return sha256("\n".join(
+            [f"{d.id}:{d.sha256}" for d in docs]
+            + [f"{c.key}:{sha256(json.dumps(card_to_fields(c), ensure_ascii=False))}"
+               for c in cards]
+            + [f"{s.url}:{s.titulo}:{s.oficial}" for s in self.sources.values()]))
 
 
 def find_mentions(text: str, names: Mapping[str, str]) -> list[str]:
@@ -245,12 +285,18 @@ def load_knowledge(root: Path) -> Knowledge:
     ]
     _check_unique_ids(documents, root, problems)
     trilhas = _load_trilhas(root / "trilhas.yml", root, problems)
-    questions = _load_questions(root / "qa", root, problems)
-    dev = _load_dev(root / "dev.yml", root, problems)
+    cards = _load_cards(root / "qa", root, problems)
+    questions = [Question(text, card.topic, card.path, line, card.tipo, card.key)
+                 for card in cards for text, line in zip(card.questions, card.question_lines,
+                                                         strict=True)]
+    dev, blind = (_load_dev(root / name, root, problems) for name in EVAL_FILES)
     systems = _load_systems(root / SYSTEMS_FILE, root, problems)
     aspects = _load_aspects(root / ASPECTS_FILE, root, problems)
-    knowledge = Knowledge(root, documents, trilhas, questions, dev, systems, aspects)
+    sources = load_sources(root / SOURCES_FILE, _rel(root / SOURCES_FILE, root), problems)
+    knowledge = Knowledge(root, documents, trilhas, questions, dev, systems, aspects, cards,
+                          sources, blind)
     _check_references(knowledge, problems)
+    _check_cards(knowledge, problems)
     _check_synonyms(knowledge, problems)
     if problems:
         raise KnowledgeError(problems)
@@ -546,8 +592,9 @@ def _load_trilhas(path: Path, root: Path, problems: list[KnowledgeProblem]) -> l
     return trilhas
 
 
-def _load_questions(folder: Path, root: Path, problems: list[KnowledgeProblem]) -> list[Question]:
-    questions: list[Question] = []
+def _load_cards(folder: Path, root: Path, problems: list[KnowledgeProblem]) -> list[Card]:
+    """The answer cards of every ``qa/<alvo>.yml`` (see :mod:`index.cards`)."""
+    cards: list[Card] = []
     for path in sorted(folder.glob("*.yml")):
         rel = _rel(path, root)
         node = _compose(path, root, problems)
@@ -559,48 +606,18 @@ def _load_questions(folder: Path, root: Path, problems: list[KnowledgeProblem]) 
             problems.append(KnowledgeProblem(
                 rel, "name exactly one target: 'item: \"<código>\"' or 'tema: <slug>'", 1))
             continue
-        topic = str(item or tema)
-        for tipo, entry in _question_entries(fields.get("perguntas"), rel, problems):
-            text = _scalar(entry)
-            if not isinstance(text, str) or not text.strip():
-                problems.append(KnowledgeProblem(rel, "each question must be a non-empty text",
-                                                 _line(entry)))
-                continue
-            questions.append(Question(text.strip(), topic, path, _line(entry), tipo))
-    return questions
-
-
-def _question_entries(
-    perguntas: yaml.Node | None, rel: str, problems: list[KnowledgeProblem]
-) -> list[tuple[str, yaml.Node]]:
-    """(type, question node) pairs of 'perguntas': a flat list (all 'geral') or a mapping
-    of question types to lists."""
-    if isinstance(perguntas, yaml.SequenceNode) and perguntas.value:
-        return [(DEFAULT_QUESTION_TYPE, entry) for entry in perguntas.value]
-    if not isinstance(perguntas, yaml.MappingNode) or not perguntas.value:
-        problems.append(KnowledgeProblem(
-            rel, "'perguntas' must be a non-empty list, or a mapping of question types to "
-            f"lists ({', '.join(QUESTION_TYPES)})", _line(perguntas) if perguntas else 1))
-        return []
-    entries: list[tuple[str, yaml.Node]] = []
-    seen: set[str] = set()
-    for key, value in perguntas.value:
-        tipo = str(key.value)
-        if tipo not in QUESTION_TYPES:
+        unknown = sorted(set(fields) - {"item", "tema", CARDS_KEY})
+        if unknown:
             problems.append(KnowledgeProblem(
-                rel, f"unknown question type '{tipo}'; the types are: "
-                + ", ".join(QUESTION_TYPES), _line(key)))
-        elif tipo in seen:
-            problems.append(KnowledgeProblem(
-                rel, f"question type '{tipo}' appears twice; merge its lists", _line(key)))
-        elif not isinstance(value, yaml.SequenceNode) or not value.value:
-            problems.append(KnowledgeProblem(
-                rel, f"question type '{tipo}' has no questions: list at least one "
-                "('- pergunta') or remove the key", _line(key)))
-        else:
-            entries += [(tipo, entry) for entry in value.value]
-        seen.add(tipo)
-    return entries
+                rel, f"unknown key(s) {', '.join(unknown)}; a Q&A file has the target "
+                f"('item' or 'tema') and '{CARDS_KEY}'", 1))
+        if CARDS_KEY not in fields:
+            problems.append(KnowledgeProblem(rel, f"no '{CARDS_KEY}': list the answer cards",
+                                             1))
+            continue
+        cards += parse_cards(fields[CARDS_KEY], str(item or tema), path, rel, QUESTION_TYPES,
+                             problems)
+    return cards
 
 
 def _load_dev(path: Path, root: Path, problems: list[KnowledgeProblem]) -> list[DevQuestion]:
@@ -619,12 +636,13 @@ def _load_dev(path: Path, root: Path, problems: list[KnowledgeProblem]) -> list[
         q, topic = _scalar(fields.get("q")), _scalar(fields.get("topic"))
         item = _scalar(fields.get("item"))
         must = _scalar(fields.get("must_mention")) or []
+        style = _scalar(fields.get("style"))
         if not q or not topic or not isinstance(must, list):
             problems.append(KnowledgeProblem(
                 rel, "each entry needs 'q', 'topic' and a 'must_mention' list", _line(entry)))
             continue
         dev.append(DevQuestion(str(q), str(item) if item is not None else None, str(topic),
-                               tuple(str(m) for m in must)))
+                               tuple(str(m) for m in must), str(style) if style else None))
     return dev
 
 
@@ -785,16 +803,61 @@ def _check_references(knowledge: Knowledge, problems: list[KnowledgeProblem]) ->
             seen[key] = question
 
     topics = {d.topic for d in knowledge.documents} | {OUT_OF_SCOPE}
-    dev_rel = _rel(root / "dev.yml", root)
-    for entry in knowledge.dev:
-        if entry.topic not in topics:
-            problems.append(KnowledgeProblem(dev_rel, f"dev question {entry.q!r} has unknown "
-                                             f"topic '{entry.topic}'"))
-        if entry.item is not None and entry.item not in BY_CODE:
-            problems.append(KnowledgeProblem(dev_rel, f"dev question {entry.q!r} has unknown "
-                                             f"item '{entry.item}'"))
-        if question_key(entry.q) in seen:
-            problems.append(KnowledgeProblem(
-                dev_rel, f"dev question {entry.q!r} also appears in the Q&A training files; "
-                "keep the dev set held out"))
+    for name, entries in zip(EVAL_FILES, (knowledge.dev, knowledge.blind), strict=True):
+        rel = _rel(root / name, root)
+        for number, entry in enumerate(entries, start=1):
+            # The blind set's questions are never printed (see EVAL_FILES).
+            label = f"question {entry.q!r}" if name == "dev.yml" else f"entry #{number}"
+            if entry.topic not in topics:
+                problems.append(KnowledgeProblem(rel, f"{label} has unknown topic "
+                                                 f"'{entry.topic}'"))
+            if entry.item is not None and entry.item not in BY_CODE:
+                problems.append(KnowledgeProblem(rel, f"{label} has unknown item "
+                                                 f"'{entry.item}'"))
+            leaked = seen.get(question_key(entry.q))
+            if leaked is not None:
+                # Located at the card, without the evaluation question's text: the blind
+                # set is read only as totals.
+                problems.append(KnowledgeProblem(
+                    _rel(leaked.path, root), f"a card question is also in {name}, which "
+                    "must stay held out: rephrase it or remove it", leaked.line))
 
+
+# What every item needs a card for: each kind of question gestores ask about an item.
+CARD_COVERAGE_TYPES = ("o_que_e", "por_que_pendente", "como_regularizar", "prazo", "base_legal",
+                       "sistema_responsavel")
+
+
+def _check_cards(knowledge: Knowledge, problems: list[KnowledgeProblem]) -> None:
+    """Each card summarises an existing section of its target's document and cites sources
+    of fontes.yml; every item has a card for each kind of question; every topic has one."""
+    root = knowledge.root
+    for card in knowledge.cards:
+        rel = _rel(card.path, root)
+        doc = knowledge.by_topic(card.topic)
+        if doc is None:
+            continue  # reported once per file by _check_references
+        headings = [s.heading for s in doc.sections]
+        if card.secao not in headings:
+            problems.append(KnowledgeProblem(
+                rel, f"card '{card.id}': 'secao' {card.secao!r} is no section of "
+                f"{_rel(doc.path, root)}; its sections are: " + "; ".join(headings), card.line))
+        for url in card.fontes:
+            if url not in knowledge.sources:
+                problems.append(KnowledgeProblem(
+                    rel, f"card '{card.id}': source {url} is not in knowledge/{SOURCES_FILE} "
+                    "(the reference's list); cite one of those URLs", card.line))
+    for doc in knowledge.documents:
+        if doc.tipo not in ("item", "tema"):
+            continue
+        tipos = {card.tipo for card in knowledge.cards_of(doc.topic)}
+        where = _rel(root / "qa" / f"{doc.topic}.yml", root)
+        if doc.tipo == "tema" and not tipos:
+            problems.append(KnowledgeProblem(
+                where, f"{doc.display_title} has no answer card: every topic needs one"))
+        missing = [t for t in CARD_COVERAGE_TYPES if t not in tipos]
+        if doc.tipo == "item" and missing:
+            problems.append(KnowledgeProblem(
+                where, f"{doc.display_title} has no answer card of type {', '.join(missing)}: "
+                f"every item needs one card per kind of question "
+                f"({', '.join(CARD_COVERAGE_TYPES)})"))

@@ -3,6 +3,7 @@ wording), so each validator test can break exactly one thing."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from index.knowledge import ITEM_SECTIONS
@@ -43,18 +44,48 @@ TRILHAS = """- id: financas
   conteudos: [tema-o-que-e-o-cauc, item-3.2.2]
 """
 
-QA_ITEM = """item: "3.2.2"
-perguntas:
-  prazo:
-    - prazo do rreo de teste?
-  como_regularizar:
-    - como envio o rreo de teste
+FONTE = "https://example.org/fonte"
+SOURCES = f"""- url: {FONTE}
+  titulo: Fonte de teste
+  oficial: true
 """
 
-QA_TEMA = """tema: o-que-e-o-cauc
-perguntas:
-  - o que e o cauc de teste
-"""
+
+def card(card_id: str, tipo: str, pergunta: str, resposta: str, secao: str,
+         perguntas: tuple[str, ...] = (), passos: tuple[str, ...] = ()) -> str:
+    """One card in the canonical layout (test data)."""
+    lines = [f"  - id: {card_id}", f"    tipo: {tipo}", f"    pergunta: {json.dumps(pergunta, ensure_ascii=False)}",
+             f"    resposta: {json.dumps(resposta, ensure_ascii=False)}"]
+    if passos:
+        lines += ["    passos:", *(f"      - {json.dumps(p, ensure_ascii=False)}" for p in passos)]
+    lines += [f"    secao: {json.dumps(secao, ensure_ascii=False)}", "    fontes:", f"      - {FONTE}"]
+    if perguntas:
+        lines += ["    perguntas:", *(f"      - {json.dumps(p, ensure_ascii=False)}" for p in perguntas)]
+    return "\n".join(lines) + "\n"
+
+
+QA_ITEM = 'item: "3.2.2"\ncartoes:\n' + "".join([
+    card("o-que-verifica", "o_que_e", "O que o item de teste verifica?",
+         "O item de teste confere o envio do relatório de teste.", "O que verifica"),
+    card("por-que-pendente", "por_que_pendente", "Por que o item de teste fica pendente?",
+         "Porque o relatório de teste não foi homologado.",
+         'Por que aparece "a comprovar"'),
+    card("como-regularizar", "como_regularizar", "Como regularizar o item de teste?",
+         "Homologue o relatório de teste no sistema de teste.", "Como regularizar",
+         perguntas=("como envio o rreo de teste",),
+         passos=("Gere o relatório de teste.", "Homologue o relatório de teste.")),
+    card("prazo", "prazo", "Qual o prazo do item de teste?",
+         "O prazo de teste é de 30 dias após o bimestre.", "Prazos e validade",
+         perguntas=("prazo do rreo de teste?",)),
+    card("base-legal", "base_legal", "Qual a base legal do item de teste?",
+         "A lei de teste, art. 1.", "Base legal"),
+    card("sistema", "sistema_responsavel", "Quem homologa o relatório de teste?",
+         "O titular do Poder de teste.", "Sistema de origem e responsável"),
+])
+
+QA_TEMA = "tema: o-que-e-o-cauc\ncartoes:\n" + card(
+    "o-que-e", "o_que_e", "O que é o CAUC de teste?", "Sim, o CAUC de teste é um cadastro.",
+    "O que é", perguntas=("pra que serve o cauc de teste",))
 
 SYSTEMS = """- nome: Siconfi de teste
   orgao: STN
@@ -85,4 +116,5 @@ def write_knowledge(root: Path) -> Path:
     (root / "qa" / "o-que-e-o-cauc.yml").write_text(QA_TEMA, encoding="utf-8")
     (root / "entidades.yml").write_text(SYSTEMS, encoding="utf-8")
     (root / "dev.yml").write_text(DEV, encoding="utf-8")
+    (root / "fontes.yml").write_text(SOURCES, encoding="utf-8")
     return root

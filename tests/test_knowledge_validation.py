@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 import yaml
 
-from index.cauc import ITEMS
+from index.cards import card_to_fields, render_cards
+from index.cauc import BY_CODE, ITEMS
 from index.errors import KnowledgeError
 from index.knowledge import (
     ASPECTS_FILE,
@@ -18,9 +20,10 @@ from index.knowledge import (
     find_mentions,
     load_knowledge,
 )
-from tests.kb_fixture import ITEM_FRONT, item_body, write_knowledge
+from tests.kb_fixture import FONTE, ITEM_FRONT, QA_ITEM, card, item_body, write_knowledge
 
 KNOWLEDGE = Path(__file__).resolve().parents[1] / "knowledge"
+BLIND_SHA256 = "ee0ba78ffc1c621d131accc4e86c281428bb02eb90bc492a0747002e57363f22"
 
 
 @pytest.fixture
@@ -41,7 +44,7 @@ def test_valid_fixture_loads(kb: Path) -> None:
     assert [s.heading for s in item.sections] == list(ITEM_SECTIONS)
     assert item.sections[0].line == ITEM_FRONT.count("\n") + 2
     assert knowledge.trilhas_of("item-3.2.2")[0].id == "financas"
-    assert len(knowledge.questions) == 3
+    assert len(knowledge.cards) == 7 and len(knowledge.questions) == 10
     assert knowledge.dev[0].must_mention == ("30 dias",)
     assert item.sinonimos == ("envio do rreo de teste", "rreo no siconfi de teste",
                               "homologação do rreo de teste")
@@ -139,20 +142,23 @@ def test_document_must_be_in_a_trilha(kb: Path) -> None:
 
 def test_duplicate_question_across_files(kb: Path) -> None:
     (kb / "qa" / "o-que-e-o-cauc.yml").write_text(
-        "tema: o-que-e-o-cauc\nperguntas:\n  - o que e o cauc de teste\n"
-        "  - Prazo do RREO de teste\n", encoding="utf-8")
+        "tema: o-que-e-o-cauc\ncartoes:\n" + card(
+            "o-que-e", "o_que_e", "O que é o CAUC de teste?", "Um cadastro de teste.", "O que é",
+            perguntas=("Prazo do RREO de teste",)), encoding="utf-8")
     found = problems(kb)
-    assert any("o-que-e-o-cauc.yml:4: duplicate question" in p and "3.2.2.yml:4" in p
+    assert any("o-que-e-o-cauc.yml:11: duplicate question" in p and "3.2.2.yml:" in p
                for p in found)
 
 
 def test_question_target_must_exist(kb: Path) -> None:
-    (kb / "qa" / "4.2.yml").write_text('item: "4.2"\nperguntas:\n  - crp?\n', encoding="utf-8")
+    (kb / "qa" / "4.2.yml").write_text('item: "4.2"\ncartoes:\n' + card(
+        "crp", "geral", "O que é o CRP?", "Um certificado.", "O que verifica"),
+        encoding="utf-8")
     assert any("target '4.2' has no document" in p for p in problems(kb))
 
 
 def test_question_file_needs_one_target(kb: Path) -> None:
-    (kb / "qa" / "x.yml").write_text("perguntas:\n  - oi?\n", encoding="utf-8")
+    (kb / "qa" / "x.yml").write_text("cartoes: []\n", encoding="utf-8")
     assert any("name exactly one target" in p for p in problems(kb))
 
 
@@ -160,7 +166,20 @@ def test_dev_question_must_not_be_in_training(kb: Path) -> None:
     (kb / "dev.yml").write_text(
         '- q: "prazo do rreo de teste?"\n  item: "3.2.2"\n  topic: "3.2.2"\n'
         "  must_mention: []\n", encoding="utf-8")
-    assert any("also appears in the Q&A training files" in p for p in problems(kb))
+    assert any("3.2.2.yml:" in p and "a card question is also in dev.yml" in p
+               for p in problems(kb))
+
+
+def test_blind_question_in_a_card_is_reported_without_its_text(kb: Path) -> None:
+    (kb / "blind.yml").write_text(
+        '- q: "Prazo do RREO de teste"\n  item: "3.2.2"\n  topic: "3.2.2"\n'
+        "  style: curta\n  must_mention: []\n"
+        '- q: "segredo"\n  item: null\n  topic: "inexistente"\n  must_mention: []\n',
+        encoding="utf-8")
+    found = problems(kb)
+    assert any("a card question is also in blind.yml" in p for p in found)
+    assert any("entry #2 has unknown topic 'inexistente'" in p for p in found)
+    assert not any("segredo" in p or "Prazo do RREO de teste" in p for p in found)
 
 
 def test_dev_topic_must_exist(kb: Path) -> None:
@@ -173,64 +192,104 @@ def test_dev_topic_must_exist(kb: Path) -> None:
 def test_all_problems_reported_at_once(kb: Path) -> None:
     (kb / "trilhas.yml").write_text("- id: t\n  titulo: T\n  conteudos: [nada]\n",
                                     encoding="utf-8")
-    (kb / "qa" / "4.2.yml").write_text('item: "4.2"\nperguntas:\n  - crp?\n', encoding="utf-8")
+    (kb / "qa" / "4.2.yml").write_text('item: "4.2"\ncartoes: []\n', encoding="utf-8")
     assert len(problems(kb)) >= 3
 
 
-# --- question types -------------------------------------------------------------------
+# --- answer cards ---------------------------------------------------------------------
 
 
-def test_both_question_forms_load_with_their_types(kb: Path) -> None:
+def write_tema_cards(kb: Path, *cards: str) -> Path:
+    path = kb / "qa" / "o-que-e-o-cauc.yml"
+    path.write_text("tema: o-que-e-o-cauc\ncartoes:\n" + "".join(cards), encoding="utf-8")
+    return path
+
+
+def test_cards_load_with_their_questions_and_steps(kb: Path) -> None:
     knowledge = load_knowledge(kb)
-    typed = [(q.text, q.tipo, q.line) for q in knowledge.questions if q.topic == "3.2.2"]
-    assert typed == [("prazo do rreo de teste?", "prazo", 4),
-                     ("como envio o rreo de teste", "como_regularizar", 6)]
-    flat = [(q.text, q.tipo, q.line) for q in knowledge.questions
-            if q.topic == "o-que-e-o-cauc"]
-    assert flat == [("o que e o cauc de teste", "geral", 3)]
+    how = knowledge.card("3.2.2/como-regularizar")
+    assert how.tipo == "como_regularizar" and how.passos == (
+        "Gere o relatório de teste.", "Homologue o relatório de teste.")
+    assert how.questions == ("Como regularizar o item de teste?", "como envio o rreo de teste")
+    assert [(q.text, q.tipo, q.card) for q in knowledge.questions
+            if q.card == "3.2.2/prazo"] == [
+        ("Qual o prazo do item de teste?", "prazo", "3.2.2/prazo"),
+        ("prazo do rreo de teste?", "prazo", "3.2.2/prazo")]
+    assert knowledge.sources[FONTE].oficial is True
 
 
-def test_all_question_types_are_accepted(kb: Path) -> None:
-    body = "".join(f"  {tipo}:\n    - pergunta de teste do tipo {tipo}\n"
-                   for tipo in QUESTION_TYPES)
-    (kb / "qa" / "o-que-e-o-cauc.yml").write_text(
-        f"tema: o-que-e-o-cauc\nperguntas:\n{body}", encoding="utf-8")
-    knowledge = load_knowledge(kb)
-    assert [q.tipo for q in knowledge.questions if q.topic == "o-que-e-o-cauc"] == list(
-        QUESTION_TYPES)
+def test_answer_over_sixty_words_is_refused(kb: Path) -> None:
+    write_tema_cards(kb, card("longo", "o_que_e", "O que é o CAUC de teste?",
+                              " ".join(["palavra"] * 61), "O que é"))
+    assert any("o-que-e-o-cauc.yml:6: card 'longo': the answer has 61 words" in p
+               for p in problems(kb))
 
 
-def test_unknown_question_type_names_its_line(kb: Path) -> None:
-    (kb / "qa" / "o-que-e-o-cauc.yml").write_text(
-        "tema: o-que-e-o-cauc\nperguntas:\n  o_que_e:\n    - o que e o cauc de teste\n"
-        "  prazos:\n    - quando vence de teste\n", encoding="utf-8")
+def test_yes_no_question_needs_a_yes_or_no_answer(kb: Path) -> None:
+    write_tema_cards(kb, card("fpm", "geral", "Pendência no CAUC bloqueia o FPM de teste?",
+                              "O FPM de teste é transferência constitucional.", "O que é"))
+    assert any("card 'fpm': the question asks yes or no" in p for p in problems(kb))
+    write_tema_cards(kb, card("fpm", "geral", "Pendência no CAUC bloqueia o FPM de teste?",
+                              "Não. O FPM de teste é transferência constitucional.", "O que é"))
+    load_knowledge(kb)
+
+
+def test_card_section_must_exist_in_its_document(kb: Path) -> None:
+    write_tema_cards(kb, card("x", "o_que_e", "O que é o CAUC de teste?", "Um cadastro.",
+                              "Seção inexistente"))
+    assert any("card 'x': 'secao' 'Seção inexistente' is no section of" in p
+               and "its sections are: O que é" in p for p in problems(kb))
+
+
+def test_card_sources_must_come_from_the_reference_list(kb: Path) -> None:
+    path = write_tema_cards(kb, card("x", "o_que_e", "O que é o CAUC de teste?",
+                                     "Um cadastro.", "O que é"))
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        FONTE, "https://example.org/inventada"), encoding="utf-8")
+    assert any("source https://example.org/inventada is not in knowledge/fontes.yml" in p
+               for p in problems(kb))
+
+
+def test_card_fields_are_checked_with_their_lines(kb: Path) -> None:
+    write_tema_cards(kb, "  - id: Com Espaço\n    tipo: prazos\n    pergunta: \"Oi?\"\n"
+                     "    resposta: \"Sim.\"\n    secao: \"O que é\"\n    fontes: []\n"
+                     "    cor: azul\n")
     found = problems(kb)
-    assert any("knowledge/qa/o-que-e-o-cauc.yml:5: unknown question type 'prazos'" in p
-               and "como_regularizar" in p for p in found)
+    assert any("o-que-e-o-cauc.yml:9: unknown card field 'cor'" in p for p in found)
+    assert any("o-que-e-o-cauc.yml:3: card needs 'fontes'" in p for p in found)
 
 
-@pytest.mark.parametrize("empty", ["", " []"])
-def test_empty_question_type_names_its_line(kb: Path, empty: str) -> None:
+def test_steps_are_short_and_few(kb: Path) -> None:
+    write_tema_cards(kb, card("x", "como_regularizar", "Como regularizo o CAUC de teste?",
+                              "Siga os passos.", "O que é",
+                              passos=tuple(f"Passo {n}." for n in range(6))))
+    assert any("card 'x': 6 steps; at most 5" in p for p in problems(kb))
+
+
+def test_every_item_needs_a_card_of_each_kind(kb: Path) -> None:
+    path = kb / "qa" / "3.2.2.yml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[:text.index("  - id: base-legal")], encoding="utf-8")
+    assert any("qa/3.2.2.yml: Item 3.2.2" in p and "no answer card of type base_legal, "
+               "sistema_responsavel" in p for p in problems(kb))
+
+
+def test_old_question_lists_are_refused(kb: Path) -> None:
     (kb / "qa" / "o-que-e-o-cauc.yml").write_text(
-        f"tema: o-que-e-o-cauc\nperguntas:\n  geral:\n    - cauc de teste\n  prazo:{empty}\n",
-        encoding="utf-8")
-    assert any("o-que-e-o-cauc.yml:5: question type 'prazo' has no questions" in p
-               for p in problems(kb))
+        "tema: o-que-e-o-cauc\nperguntas:\n  - o que e o cauc de teste\n", encoding="utf-8")
+    found = problems(kb)
+    assert any("unknown key(s) perguntas" in p for p in found)
+    assert any("no 'cartoes': list the answer cards" in p for p in found)
 
 
-def test_repeated_question_type_is_reported(kb: Path) -> None:
-    (kb / "qa" / "o-que-e-o-cauc.yml").write_text(
-        "tema: o-que-e-o-cauc\nperguntas:\n  geral:\n    - cauc de teste\n"
-        "  geral:\n    - outro cauc de teste\n", encoding="utf-8")
-    assert any("o-que-e-o-cauc.yml:5: question type 'geral' appears twice" in p
-               for p in problems(kb))
-
-
-def test_empty_perguntas_mapping_is_reported(kb: Path) -> None:
-    (kb / "qa" / "o-que-e-o-cauc.yml").write_text(
-        "tema: o-que-e-o-cauc\nperguntas: {}\n", encoding="utf-8")
-    assert any("'perguntas' must be a non-empty list, or a mapping of question types" in p
-               for p in problems(kb))
+def test_canonical_layout_round_trips(kb: Path) -> None:
+    knowledge = load_knowledge(kb)
+    cards = [card_to_fields(c) for c in knowledge.cards_of("3.2.2")]
+    rendered = render_cards("3.2.2", cards, is_item=True)
+    assert yaml.safe_load(rendered)["cartoes"] == [
+        {k: v for k, v in c.items() if v} for c in cards]
+    assert render_cards("3.2.2", [{**cards[0], "pergunta": 'Diz "sim": ou não?'}],
+                        is_item=True).count('pergunta: \'Diz "sim": ou não?\'') == 1
 
 
 # --- item synonyms --------------------------------------------------------------------
@@ -243,6 +302,9 @@ def second_item(kb: Path, sinonimos: str) -> None:
     front = "\n".join(sinonimos if line.startswith("sinonimos:") else line
                       for line in front.split("\n"))
     (kb / "itens" / "3.2.1.md").write_text(front + item_body(), encoding="utf-8")
+    (kb / "qa" / "3.2.1.yml").write_text(
+        QA_ITEM.replace("3.2.2", "3.2.1").replace("de teste", "de teste do 3.2.1"),
+        encoding="utf-8")
     (kb / "trilhas.yml").write_text(
         "- id: financas\n  titulo: T\n"
         "  conteudos: [tema-o-que-e-o-cauc, item-3.2.2, item-3.2.1]\n", encoding="utf-8")
@@ -355,16 +417,29 @@ def shipped() -> Knowledge:
 
 def test_shipped_knowledge_validates(shipped: Knowledge) -> None:
     assert len([d for d in shipped.documents if d.tipo == "item"]) == len(ITEMS)
-    assert len(shipped.questions) >= 678
+    assert len(shipped.cards) >= 300 and len(shipped.questions) >= 1500
+    assert len(shipped.blind) >= 200 and len(shipped.dev) >= 150
 
 
-def test_every_shipped_question_is_typed(shipped: Knowledge) -> None:
-    assert all(q.tipo in QUESTION_TYPES for q in shipped.questions)
+def test_every_shipped_card_question_is_typed(shipped: Knowledge) -> None:
+    assert all(q.tipo in QUESTION_TYPES and q.card for q in shipped.questions)
+    assert {q.tipo for q in shipped.questions} == set(QUESTION_TYPES)
+
+
+def test_shipped_cards_are_in_the_canonical_layout(shipped: Knowledge) -> None:
+    """The committed files are exactly what an analyst's edit writes back."""
     for path in sorted((KNOWLEDGE / "qa").glob("*.yml")):
-        perguntas = yaml.safe_load(path.read_text(encoding="utf-8"))["perguntas"]
-        assert isinstance(perguntas, dict), f"{path.name} still uses the flat list"
-    used = {q.tipo for q in shipped.questions}
-    assert used == set(QUESTION_TYPES)
+        topic = path.stem
+        cards = [card_to_fields(c) for c in shipped.cards if c.path == path]
+        assert path.read_text(encoding="utf-8") == render_cards(
+            topic, cards, is_item=topic in BY_CODE), path.name
+
+
+def test_blind_set_is_frozen() -> None:
+    """The blind set is written once, from the reference alone, and never changed: its
+    failures are never read, so editing it would only hide them."""
+    digest = hashlib.sha256((KNOWLEDGE / "blind.yml").read_bytes()).hexdigest()
+    assert digest == BLIND_SHA256
 
 
 def test_every_shipped_item_has_synonyms(shipped: Knowledge) -> None:

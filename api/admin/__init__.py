@@ -35,22 +35,30 @@ class Login(BaseModel):
     password: str = Field(min_length=1, max_length=200)
 
 
+CARD_FIELD = Field(None, max_length=200, description="The answer card the question joins "
+                   "(its key, e.g. '3.1.2/prazo'); default: the topic's first card of the "
+                   "type.")
+
+
 class PairIn(BaseModel):
     pergunta: str = Field(min_length=1, max_length=500)
     topico: str = Field(min_length=1, max_length=100)
     tipo: str = Field("geral", max_length=40)
+    cartao: str | None = CARD_FIELD
 
 
 class PairEdit(BaseModel):
     pergunta: str | None = Field(None, max_length=500)
     topico: str | None = Field(None, max_length=100)
     tipo: str | None = Field(None, max_length=40)
+    cartao: str | None = CARD_FIELD
 
 
 class GroupToQa(BaseModel):
     topico: str = Field(min_length=1, max_length=100)
     tipo: str = Field("geral", max_length=40)
     pergunta: str | None = Field(None, max_length=500)
+    cartao: str | None = CARD_FIELD
 
 
 class Dismiss(BaseModel):
@@ -144,7 +152,8 @@ def admin_router() -> APIRouter:
     async def queue_to_qa(group_id: int, body: GroupToQa, request: Request,
                           user: str = Depends(analyst)) -> dict[str, Any]:
         return await asyncio.to_thread(queue.to_qa, _db(request), _root(request), user,
-                                       group_id, body.topico, body.tipo, body.pergunta)
+                                       group_id, body.topico, body.tipo, body.pergunta,
+                                       body.cartao)
 
     @router.post("/queue/{group_id}/dismiss", summary="Descarta um grupo, com motivo.")
     async def queue_dismiss(group_id: int, body: Dismiss, request: Request,
@@ -164,13 +173,15 @@ def admin_router() -> APIRouter:
         from index.knowledge import QUESTION_TYPES
 
         knowledge = await asyncio.to_thread(load_knowledge, _root(request))
-        return {"topicos": qa.topics(knowledge), "tipos": list(QUESTION_TYPES)}
+        return {"topicos": qa.topics(knowledge), "tipos": list(QUESTION_TYPES),
+                "cartoes": qa.cards(knowledge)}
 
     @router.post("/qa", status_code=201, summary="Adiciona um par (validado e auditado).")
     async def qa_add(body: PairIn, request: Request, user: str = Depends(analyst)
                      ) -> dict[str, Any]:
-        pair, audit_id = await asyncio.to_thread(qa.add, _db(request), _root(request), user,
-                                                 body.topico, body.tipo, body.pergunta)
+        pair, audit_id = await asyncio.to_thread(
+            lambda: qa.add(_db(request), _root(request), user, body.topico, body.tipo,
+                           body.pergunta, card=body.cartao))
         return {"par": pair.to_json(), "auditoria": audit_id}
 
     @router.put("/qa/{pid}", summary="Edita um par.")
@@ -178,7 +189,7 @@ def admin_router() -> APIRouter:
                       ) -> dict[str, Any]:
         pair, audit_id = await asyncio.to_thread(
             lambda: qa.edit(_db(request), _root(request), user, pid, text=body.pergunta,
-                            topic=body.topico, tipo=body.tipo))
+                            topic=body.topico, tipo=body.tipo, card=body.cartao))
         return {"par": pair.to_json(), "auditoria": audit_id}
 
     @router.delete("/qa/{pid}", summary="Remove um par.")

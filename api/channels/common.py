@@ -166,6 +166,17 @@ def refs_in(messages: list[dict[str, Any]], max_bytes: int) -> dict[str, str]:
     return refs
 
 
+def link_of(message: dict[str, Any]) -> tuple[str, str] | None:
+    """(title, http(s) url) of the message's link to its full explanation, if any."""
+    link = message.get("link")
+    if not isinstance(link, dict):
+        return None
+    url, title = link.get("url"), " ".join(str(link.get("title") or "").split())
+    if title and isinstance(url, str) and url.startswith(("https://", "http://")):
+        return title, url
+    return None
+
+
 def sources_of(message: dict[str, Any], limit: int = 10) -> list[tuple[str, str | None]]:
     """(title, http(s) url or None) of a message's sources, at most ``limit``."""
     result = []

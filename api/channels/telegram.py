@@ -32,6 +32,7 @@ from api.channels.common import (
     Inbound,
     command_alias,
     encode_payload,
+    link_of,
     sources_of,
     split_text,
     utf16_len,
@@ -161,6 +162,12 @@ def render_messages(chat_id: str, messages: list[dict[str, Any]]) -> list[dict[s
     for message in messages:
         parts = _html_parts(message)
         keyboard = inline_keyboard(message.get("buttons") or [])
+        link = link_of(message)
+        if link is not None and link[1].startswith("https://"):
+            keyboard.insert(0, [{"text": link[0], "url": link[1]}])
+        elif link is not None:
+            # Telegram takes only https addresses in URL buttons: a link in the text instead.
+            parts[-1:] = _with_link(parts[-1] if parts else "", link)
         for number, part in enumerate(parts):
             body: dict[str, Any] = {
                 "chat_id": chat_ref(chat_id), "text": part, "parse_mode": "HTML",
@@ -189,6 +196,13 @@ def _html_parts(message: dict[str, Any]) -> list[str]:
     else:
         parts.append(markup.lstrip("\n"))
     return parts
+
+
+def _with_link(last: str, link: tuple[str, str]) -> list[str]:
+    markup = f'<a href="{html.escape(link[1], quote=True)}">{html.escape(link[0], quote=False)}</a>'
+    if last and utf16_len(last + "\n\n" + markup) <= TEXT_LIMIT:
+        return [f"{last}\n\n{markup}"]
+    return [last, markup] if last else [markup]
 
 
 def inline_keyboard(buttons: list[dict[str, str]]) -> list[list[dict[str, str]]]:

@@ -32,6 +32,7 @@ from api.channels.common import (
     SOURCES_HEADING,
     Inbound,
     encode_payload,
+    link_of,
     sources_of,
     split_text,
     truncate_title,
@@ -187,6 +188,9 @@ def _last_paragraphs(text: str, limit: int) -> tuple[str, str]:
 
 def _with_sources(message: dict[str, Any]) -> str:
     text = str(message.get("text") or "")
+    link = link_of(message)
+    if link is not None:
+        text = f"{text}\n\n{link[0]}: {link[1]}"
     sources = sources_of(message)
     if not sources:
         return text

@@ -5,6 +5,7 @@
   let csrf = null;
   let topics = [];
   let types = [];
+  let cards = [];
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -51,7 +52,7 @@
     $("login").hidden = true; $("app").hidden = false; $("who").hidden = false;
     $("user").textContent = user;
     const meta = await api("GET", "/qa/topics");
-    topics = meta.topicos; types = meta.tipos;
+    topics = meta.topicos; types = meta.tipos; cards = meta.cartoes || [];
     for (const select of document.querySelectorAll("select.topics")) {
       const keep = select.querySelector("option[value='']");
       select.replaceChildren(...(keep ? [keep] : []),
@@ -60,7 +61,16 @@
     for (const select of document.querySelectorAll("select.types")) {
       select.replaceChildren(...types.map((t) => el("option", { value: t }, t)));
     }
+    fillCards();
     await Promise.all([loadQueue(), loadQa(), loadTrainings(), loadAnalytics(), loadAudit()]);
+  }
+
+  // The cards of the chosen topic, those of the chosen type first: the new question joins one.
+  function fillCards() {
+    const topic = $("qa-topic").value, type = $("qa-type").value;
+    const own = cards.filter((c) => c.topico === topic)
+      .sort((a, b) => (a.tipo === type ? 0 : 1) - (b.tipo === type ? 0 : 1));
+    $("qa-card").replaceChildren(...own.map((c) => el("option", { value: c.cartao }, c.tipo + " — " + c.pergunta)));
   }
 
   // --- Queue -------------------------------------------------------------------------
@@ -114,7 +124,7 @@
     const pairs = await api("GET", "/qa?" + params);
     $("qa-count").textContent = pairs.length;
     $("qa-rows").replaceChildren(...pairs.slice(0, 200).map((p) => el("tr", {},
-      el("td", {}, p.pergunta), el("td", {}, p.topico), el("td", {}, p.tipo),
+      el("td", {}, p.pergunta), el("td", {}, p.topico), el("td", {}, p.cartao || p.tipo),
       el("td", {},
         el("button", { type: "button", onclick: () => editPair(p) }, "Editar"), " ",
         el("button", { type: "button", class: "secondary", onclick: () => deletePair(p) }, "Excluir")))));
@@ -222,10 +232,13 @@
     $("logout").addEventListener("click", async () => { await api("POST", "/logout").catch(() => {}); showLogin(); });
     $("queue-reload").addEventListener("click", () => loadQueue().catch(fail));
     $("qa-search").addEventListener("submit", (event) => { event.preventDefault(); loadQa().catch(fail); });
+    $("qa-topic").addEventListener("change", fillCards);
+    $("qa-type").addEventListener("change", fillCards);
     $("qa-add").addEventListener("submit", async (event) => {
       event.preventDefault();
       try {
-        await api("POST", "/qa", { pergunta: $("qa-text").value, topico: $("qa-topic").value, tipo: $("qa-type").value });
+        await api("POST", "/qa", { pergunta: $("qa-text").value, topico: $("qa-topic").value, tipo: $("qa-type").value,
+                                   cartao: $("qa-card").value || null });
         $("qa-text").value = ""; say("Pergunta adicionada.");
         await Promise.all([loadQa(), loadAudit()]);
       } catch (err) { fail(err); }

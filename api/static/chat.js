@@ -95,6 +95,11 @@
     });
   }
 
+  function cleanLink(raw) {
+    if (!raw || !str(raw.title) || !str(raw.url)) { return null; }
+    return { title: raw.title, url: raw.url };
+  }
+
   function safeUrl(url) {
     if (!url) { return null; }
     try {
@@ -224,6 +229,12 @@
     appendText(text, entry.text);
     box.appendChild(text);
     var buttons = entry.buttons || [];
+    var explain = entry.link && safeUrl(entry.link.url);
+    if (explain) {
+      var more = link(explain, entry.link.title);
+      more.className = "explain";
+      box.appendChild(more);
+    }
     if (entry.sources && entry.sources.length) { box.appendChild(renderSources(entry.sources)); }
     var replies = buttons.filter(function (b) { return !isFeedback(b); });
     var feedback = buttons.filter(isFeedback);
@@ -351,7 +362,7 @@
       messages.forEach(function (m) {
         if (!m || !str(m.text)) { return; }
         var node = add({ who: "bot", text: m.text, buttons: cleanButtons(m.buttons),
-                         sources: cleanSources(m.sources) });
+                         sources: cleanSources(m.sources), link: cleanLink(m.link) });
         first = first || node;
       });
       if (!first && !options.feedback) {

@@ -24,7 +24,7 @@ from bot.actions.common import (
     short_title,
 )
 from iara.db import Database
-from index.answer import Answer, Answerer
+from index.answer import EXPLANATION_TITLE, Answer, Answerer
 from index.cauc import BY_CODE
 from index.errors import IaraError
 from index.knowledge import ASPECT_TYPES, Knowledge, find_mentions
@@ -52,14 +52,18 @@ TRILHA_BUTTON_TITLE = "Seguir a trilha"
 
 
 def answer_message(answer: Answer) -> dict[str, Any]:
-    """The channel-neutral message the API renders: text, buttons and sources."""
-    return {
+    """The channel-neutral message the API renders: the short answer, its sources, the
+    link to the full explanation and the feedback buttons."""
+    message: dict[str, Any] = {
         "text": answer.text,
         "buttons": list(FEEDBACK_BUTTONS),
         "sources": [citation.to_json() for citation in answer.citations],
         "item": answer.item,
         "topic": answer.topic,
     }
+    if answer.explanation is not None and answer.explanation.url:
+        message["link"] = {"title": EXPLANATION_TITLE, "url": answer.explanation.url}
+    return message
 
 
 def _without_waiting(tracker: Tracker) -> Tracker:

@@ -1,16 +1,17 @@
-"""Q&A pairs of ``knowledge/qa/<item-or-tema>.yml``: list, search, add, edit, delete and
-batch import, each a validated, audited change (see :mod:`iara.admin.knowledge_store`).
+"""Q&A pairs: the questions of the answer cards of ``knowledge/qa/<item-or-tema>.yml``
+(a card's own question and its paraphrases): list, search, add, edit, delete and batch
+import, each a validated, audited change (see :mod:`iara.admin.knowledge_store`).
 
-The files are rewritten in their canonical layout (target line, ``perguntas:`` mapping
-question types, in the order of :data:`QUESTION_TYPES`, to lists), which is exactly the
-layout of the committed files, so an edit changes only the lines it means to.
+A new question goes to a card: the one named, else the first card of its topic and type.
+The files are rewritten in their canonical layout (:func:`index.cards.render_cards`),
+which is exactly the layout of the committed files, so an edit changes only the lines it
+means to.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,10 @@ import yaml
 from iara.admin import knowledge_store
 from iara.admin.errors import InvalidChangeError, NotFoundError
 from iara.db import Database
+from index.cards import CARDS_KEY, render_cards
 from index.cauc import BY_CODE
 from index.knowledge import QUESTION_TYPES, Knowledge, load_knowledge
 from index.text import fold, question_key, sha256
-
-_NUMERIC = re.compile(r"[0-9.]+")
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,15 @@ class Pair:
     text: str
     topic: str
     tipo: str
+    card: str  # the card's key ("3.1.2/prazo")
+    main: bool  # the card's own question (edited, never deleted, here)
     file: str
     line: int
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "pergunta": self.text, "topico": self.topic,
-                "tipo": self.tipo, "arquivo": self.file, "linha": self.line}
+                "tipo": self.tipo, "cartao": self.card, "principal": self.main,
+                "arquivo": self.file, "linha": self.line}
 
 
 def pair_id(text: str) -> str:
@@ -52,7 +55,8 @@ def qa_file(topic: str) -> str:
 
 def pairs(knowledge: Knowledge) -> list[Pair]:
     root = knowledge.root
-    return [Pair(pair_id(q.text), q.text, q.topic, q.tipo,
+    return [Pair(pair_id(q.text), q.text, q.topic, q.tipo, q.card or "",
+                 q.card is not None and q.text == knowledge.card(q.card).pergunta,
                  str(q.path.relative_to(root)), q.line) for q in knowledge.questions]
 
 
@@ -69,31 +73,18 @@ def topics(knowledge: Knowledge) -> list[dict[str, str]]:
             for d in knowledge.documents if d.tipo in ("item", "tema")]
 
 
-def render(topic: str, perguntas: dict[str, list[str]]) -> str:
-    head = f'item: "{topic}"' if topic in BY_CODE else f"tema: {topic}"
-    lines = [head, "perguntas:"]
-    for tipo in sorted(perguntas, key=lambda t: QUESTION_TYPES.index(t)
-                       if t in QUESTION_TYPES else len(QUESTION_TYPES)):
-        if not perguntas[tipo]:
-            continue
-        lines.append(f"  {tipo}:")
-        for text in perguntas[tipo]:
-            if _NUMERIC.fullmatch(text):
-                lines.append(f'    - "{text}"')
-            else:
-                dumped = yaml.safe_dump([text], allow_unicode=True, width=10**6)
-                lines.append("    " + dumped.rstrip("\n"))
-    return "\n".join(lines) + "\n"
+def cards(knowledge: Knowledge) -> list[dict[str, str]]:
+    """The cards a question may join: key, topic, type and the card's own question."""
+    return [{"cartao": c.key, "topico": c.topic, "tipo": c.tipo, "pergunta": c.pergunta}
+            for c in knowledge.cards]
 
 
-def parse(content: str | None) -> dict[str, list[str]]:
+def parse(content: str | None) -> list[dict[str, Any]]:
+    """The cards of a Q&A file as plain mappings (none for a missing file)."""
     if content is None:
-        return {}
+        return []
     data = yaml.safe_load(content) or {}
-    perguntas = data.get("perguntas") or {}
-    if isinstance(perguntas, list):
-        return {"geral": [str(q) for q in perguntas]}
-    return {str(k): [str(q) for q in v or []] for k, v in perguntas.items()}
+    return [dict(card) for card in data.get(CARDS_KEY) or []]
 
 
 class Files:
@@ -101,27 +92,57 @@ class Files:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.perguntas: dict[str, dict[str, list[str]]] = {}
+        self.cards: dict[str, list[dict[str, Any]]] = {}
 
-    def of(self, topic: str) -> dict[str, list[str]]:
-        if topic not in self.perguntas:
-            self.perguntas[topic] = parse(knowledge_store.read(self.root, qa_file(topic)))
-        return self.perguntas[topic]
+    def of(self, topic: str) -> list[dict[str, Any]]:
+        if topic not in self.cards:
+            self.cards[topic] = parse(knowledge_store.read(self.root, qa_file(topic)))
+        return self.cards[topic]
 
-    def add(self, topic: str, tipo: str, text: str) -> None:
-        self.of(topic).setdefault(tipo, []).append(text)
+    def _card(self, key: str) -> dict[str, Any]:
+        topic, _, card_id = key.rpartition("/")
+        for card in self.of(topic):
+            if str(card.get("id")) == card_id:
+                return card
+        raise NotFoundError(f"Cartão {key!r} não encontrado em {qa_file(topic)}.")
+
+    def add(self, card_key: str, text: str) -> None:
+        card = self._card(card_key)
+        card["perguntas"] = [*(card.get("perguntas") or []), text]
 
     def remove(self, pair: Pair) -> None:
-        questions = self.of(pair.topic).get(pair.tipo, [])
+        card = self._card(pair.card)
+        questions = [str(q) for q in card.get("perguntas") or []]
         for i, text in enumerate(questions):
             if question_key(text) == question_key(pair.text):
                 del questions[i]
+                card["perguntas"] = questions
                 return
         raise NotFoundError(f"Pergunta {pair.text!r} não encontrada em {pair.file}.")
 
+    def rename_main(self, pair: Pair, text: str) -> None:
+        self._card(pair.card)["pergunta"] = text
+
     def contents(self) -> dict[str, str | None]:
-        return {qa_file(topic): render(topic, p) if any(p.values()) else None
-                for topic, p in self.perguntas.items()}
+        return {qa_file(topic): render_cards(topic, cards, is_item=topic in BY_CODE)
+                if cards else None for topic, cards in self.cards.items()}
+
+
+def resolve_card(knowledge: Knowledge, topic: str, tipo: str, card: str | None) -> str:
+    """The key of the card a question joins: ``card`` (its key, or its id within
+    ``topic``), else the first card of ``topic`` with type ``tipo``."""
+    if card:
+        key = card if "/" in card else f"{topic}/{card}"
+        if key not in {c.key for c in knowledge.cards}:
+            raise InvalidChangeError(f"Cartão desconhecido {card!r}.", [
+                f"Cartão desconhecido {card!r}: veja os cartões em GET /api/admin/qa/topics."])
+        return key
+    for candidate in knowledge.cards_of(topic):
+        if candidate.tipo == tipo:
+            return candidate.key
+    message = (f"O tópico {topic!r} não tem cartão do tipo {tipo!r}; escolha um dos seus "
+               "cartões (campo 'cartao').")
+    raise InvalidChangeError(message, [message])
 
 
 def _check(knowledge: Knowledge, topic: str, tipo: str, text: str) -> list[str]:
@@ -146,54 +167,86 @@ def _find(knowledge: Knowledge, pid: str) -> Pair:
     raise NotFoundError(f"Par de pergunta {pid} não encontrado.")
 
 
-def add(db: Database, root: Path, actor: str, topic: str, tipo: str, text: str,
-        details: dict[str, Any] | None = None) -> tuple[Pair, int]:
-    knowledge = load_knowledge(root)
-    text = " ".join(text.split())
-    problems = _check(knowledge, topic, tipo, text)
+def _target(knowledge: Knowledge, topic: str | None, tipo: str | None,
+            card: str | None) -> tuple[str, str, str]:
+    """(topic, type, card key) a question goes to; a named card decides the other two."""
+    if card and "/" in card and card in {c.key for c in knowledge.cards}:
+        chosen = knowledge.card(card)
+        return chosen.topic, chosen.tipo, chosen.key
+    topic, tipo = topic or "", tipo or "geral"
+    problems = _check(knowledge, topic, tipo, "-")
     if problems:
         raise InvalidChangeError(" ".join(problems), problems)
+    key = resolve_card(knowledge, topic, tipo, card)
+    return topic, knowledge.card(key).tipo, key
+
+
+def add(db: Database, root: Path, actor: str, topic: str, tipo: str, text: str,
+        details: dict[str, Any] | None = None, *, card: str | None = None
+        ) -> tuple[Pair, int]:
+    knowledge = load_knowledge(root)
+    text = " ".join(text.split())
+    problems = _check(knowledge, topic if not (card and "/" in card) else
+                      card.rpartition("/")[0], tipo, text)
+    if problems:
+        raise InvalidChangeError(" ".join(problems), problems)
+    topic, tipo, key = _target(knowledge, topic, tipo, card)
     files = Files(root)
-    files.add(topic, tipo, text)
+    files.add(key, text)
     saved = knowledge_store.save(db, root, actor, "qa.add",
-                                 f"Nova pergunta em {topic} ({tipo}): {text}", files.contents(),
-                                 details)
+                                 f"Nova pergunta no cartão {key} ({tipo}): {text}",
+                                 files.contents(), details)
     return _find(saved.knowledge, pair_id(text)), saved.audit_id
 
 
 def edit(db: Database, root: Path, actor: str, pid: str, *, text: str | None = None,
-         topic: str | None = None, tipo: str | None = None) -> tuple[Pair, int]:
+         topic: str | None = None, tipo: str | None = None,
+         card: str | None = None) -> tuple[Pair, int]:
     knowledge = load_knowledge(root)
     old = _find(knowledge, pid)
     new_text = " ".join((text if text is not None else old.text).split())
-    new_topic, new_tipo = topic or old.topic, tipo or old.tipo
-    problems = _check(knowledge, new_topic, new_tipo, new_text)
+    problems = _check(knowledge, topic or old.topic, tipo or old.tipo, new_text)
     if problems:
         raise InvalidChangeError(" ".join(problems), problems)
+    moved = card is not None or (topic or old.topic, tipo or old.tipo) != (old.topic, old.tipo)
+    new_topic, new_tipo, key = _target(knowledge, topic or old.topic, tipo or old.tipo,
+                                       card) if moved else (old.topic, old.tipo, old.card)
     files = Files(root)
-    files.remove(old)
-    files.add(new_topic, new_tipo, new_text)
+    if old.main:
+        if key != old.card:
+            message = ("Esta é a pergunta principal do cartão: edite o texto, mas não a mova "
+                       "para outro cartão.")
+            raise InvalidChangeError(message, [message])
+        files.rename_main(old, new_text)
+    else:
+        files.remove(old)
+        files.add(key, new_text)
     saved = knowledge_store.save(db, root, actor, "qa.edit",
-                                 f"Edita pergunta: {old.text} → {new_text} ({new_topic}, "
+                                 f"Edita pergunta: {old.text} → {new_text} ({key}, "
                                  f"{new_tipo})", files.contents())
     return _find(saved.knowledge, pair_id(new_text)), saved.audit_id
 
 
 def delete(db: Database, root: Path, actor: str, pid: str) -> int:
     old = _find(load_knowledge(root), pid)
+    if old.main:
+        message = ("Esta é a pergunta principal do cartão e não pode ser removida; edite-a "
+                   "ou remova as outras formas da pergunta.")
+        raise InvalidChangeError(message, [message])
     files = Files(root)
     files.remove(old)
     return knowledge_store.save(db, root, actor, "qa.delete",
-                                f"Remove pergunta de {old.topic}: {old.text}",
+                                f"Remove pergunta do cartão {old.card}: {old.text}",
                                 files.contents()).audit_id
 
 
 # --- Batch import --------------------------------------------------------------------
 COLUMNS = ("pergunta", "topico", "tipo")
+OPTIONAL_COLUMNS = ("cartao",)
 
 
 def read_rows(filename: str, data: bytes) -> list[dict[str, str]]:
-    """Rows {pergunta, topico, tipo} of a CSV (comma or semicolon, UTF-8), an XLSX (first
+    """Rows {pergunta, topico, tipo[, cartao]} of a CSV (comma or semicolon, UTF-8), an XLSX (first
     sheet, header in the first row) or a YAML list."""
     if filename.lower().endswith(".xlsx"):
         return _xlsx_rows(data)
@@ -208,7 +261,8 @@ def read_rows(filename: str, data: bytes) -> list[dict[str, str]]:
             raise InvalidChangeError(f"O YAML não pôde ser lido: {exc}") from None
         if not isinstance(loaded, list) or not all(isinstance(r, dict) for r in loaded):
             raise InvalidChangeError("O YAML deve ser uma lista de {pergunta, topico, tipo}.")
-        return [{k: str(r.get(k) or "").strip() for k in COLUMNS} for r in loaded]
+        return [{k: str(r.get(k) or "").strip() for k in COLUMNS + OPTIONAL_COLUMNS}
+                for r in loaded]
     if filename.lower().endswith(".csv"):
         dialect = csv.Sniffer().sniff(text.splitlines()[0] if text else ",", ",;")
         reader = csv.DictReader(io.StringIO(text), dialect=dialect)
@@ -249,7 +303,7 @@ def import_rows(db: Database, root: Path, actor: str, rows: list[dict[str, str]]
     (the header is row 1 in a CSV; YAML rows count from 1)."""
     knowledge = load_knowledge(root)
     seen = {question_key(q.text) for q in knowledge.questions}
-    seen |= {question_key(d.q) for d in knowledge.dev}
+    seen |= {question_key(d.q) for d in knowledge.dev + knowledge.blind}
     errors: list[dict[str, Any]] = []
     files = Files(root)
     accepted = 0
@@ -261,11 +315,17 @@ def import_rows(db: Database, root: Path, actor: str, rows: list[dict[str, str]]
         if text and key in seen:
             problems.append("Pergunta repetida (já existe no conhecimento, no conjunto de "
                             "avaliação ou em outra linha).")
-        if problems:
+        card_key = None
+        if not problems:
+            try:
+                card_key = resolve_card(knowledge, topic, tipo, row.get("cartao") or None)
+            except InvalidChangeError as exc:
+                problems += exc.details
+        if problems or card_key is None:
             errors.append({"linha": number, "pergunta": text, "erros": problems})
             continue
         seen.add(key)
-        files.add(topic, tipo, text)
+        files.add(card_key, text)
         accepted += 1
     report: dict[str, Any] = {"linhas": len(rows), "aceitas": accepted, "erros": errors,
                               "auditoria": None}

@@ -117,13 +117,15 @@ def _close(db: Database, ids: list[int], status: str) -> None:
 
 
 def to_qa(db: Database, root: Any, actor: str, group_id: int, topic: str, tipo: str,
-          text: str | None = None) -> dict[str, Any]:
-    """Turn a group into a Q&A pair (its leading question unless ``text`` is given)."""
+          text: str | None = None, card: str | None = None) -> dict[str, Any]:
+    """Turn a group into a question of an answer card (its leading question unless
+    ``text`` is given; the card named, else the topic's first card of the type)."""
     group = _group(db, group_id)
     question = mask_personal_data(text or group.question)
     ids = [r.id for r in group.rows]
     pair, audit_id = qa.add(db, root, actor, topic, tipo, question,
-                            {"fila": ids, "status_antes": "open", "status_depois": "answered"})
+                            {"fila": ids, "status_antes": "open", "status_depois": "answered"},
+                            card=card)
     _close(db, ids, "answered")
     return {"par": pair.to_json(), "auditoria": audit_id, "fechadas": len(ids)}
 
