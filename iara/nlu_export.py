@@ -108,11 +108,22 @@ def vocabulary(knowledge: Knowledge) -> dict[str, tuple[str, str]]:
     return vocab
 
 
+def nlu_questions(knowledge: Knowledge) -> list[str]:
+    """The card questions the NLU trains on: of each card its own question, its first
+    paraphrase and its newest one (analysts' additions are appended). Every question is
+    matched by retrieval; the NLU needs only enough of them to tell a question from small
+    talk and to learn the entities, and each example lengthens every Rasa training."""
+    texts = []
+    for card in knowledge.cards:
+        texts += [card.pergunta, *card.perguntas[:1], *card.perguntas[1:][-1:]]
+    return texts
+
+
 def render_nlu(knowledge: Knowledge) -> str:
     vocab = vocabulary(knowledge)
     examples: dict[str, str] = {}
-    for question in knowledge.questions:
-        text = " ".join(question.text.split())
+    for question in nlu_questions(knowledge):
+        text = " ".join(question.split())
         examples.setdefault(fold(text), annotate(text, find_spans(text, vocab)))
     nlu: list[dict[str, str]] = []
     if examples:

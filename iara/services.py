@@ -76,8 +76,7 @@ def build_answerer(settings: Settings, index_path: Path,
     cards = CardIndex(encoder, artifact.cards, artifact.card_vectors, analyzer=analyzer)
     return Answerer(retriever, k=settings.top_k, min_score=settings.min_score,
                     min_sparse=settings.min_sparse_score, public_url=settings.public_base_url,
-                    cards=cards, min_card_score=settings.min_card_score,
-                    min_card_sparse=settings.min_card_sparse)
+                    cards=cards, min_card_score=settings.min_card_score)
 
 
 class ServedRelease:

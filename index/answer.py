@@ -149,11 +149,6 @@ class Answer:
         return len(self.text.split())
 
 
-def card_confident(hits: list[CardHit], min_score: float, min_sparse: float) -> bool:
-    """The best card is close enough: by cosine to its questions, or by BM25."""
-    return bool(hits) and (hits[0].dense >= min_score or hits[0].sparse >= min_sparse)
-
-
 def card_answer_text(cards: Sequence[IndexedCard], steps: bool) -> str:
     """The cards' direct answers, each how-to card followed by its numbered steps when the
     question asks how."""
@@ -331,7 +326,6 @@ class Answerer:
         public_url: str = "",
         cards: CardIndex | None = None,
         min_card_score: float = 0.0,
-        min_card_sparse: float = 0.0,
     ) -> None:
         self.retriever = retriever
         self.k = k
@@ -340,7 +334,6 @@ class Answerer:
         self.public_url = public_url
         self.cards = cards if cards is not None and len(cards) else None
         self.min_card_score = min_card_score
-        self.min_card_sparse = min_card_sparse
         self._topic_terms: set[str] | None = None
         self._item_terms: set[str] | None = None
         self._item_acronyms: set[str] | None = None

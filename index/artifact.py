@@ -167,7 +167,8 @@ def build_index(
     texts = {**{f"c:{c.id}": c.embedding_text for c in chunks},
              **dict(zip(row_keys, row_texts, strict=True))}
     missing = [key for key in dict.fromkeys(chunk_keys + row_keys) if key not in previous]
-    fresh = encoder.encode_passages([texts[key] for key in missing]) if missing else []
+    fresh = encoder.encode_passages([texts[key] for key in missing]) if missing else \
+        np.zeros((0, encoder.dims), dtype=np.float32)
     embedded = {**previous, **dict(zip(missing, fresh, strict=True))}
     dims = encoder.dims
     matrix = np.zeros((len(chunks), dims), dtype=np.float32)

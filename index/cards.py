@@ -10,6 +10,7 @@ rest of the knowledge (:class:`index.errors.KnowledgeProblem`, file and line).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,7 +232,8 @@ def _line(node: yaml.Node | None) -> int:
 
 def render_cards(topic: str, cards: list[dict[str, Any]], *, is_item: bool) -> str:
     """A Q&A file in its canonical layout (what analysts' edits write and the committed
-    files follow): the target, then each card's fields in :data:`CARD_FIELDS` order."""
+    files follow): the target, then each card's fields in :data:`CARD_FIELDS` order, every
+    text double-quoted (JSON escapes are valid YAML), ``id`` and ``tipo`` bare."""
     head = f'item: "{topic}"' if is_item else f"tema: {topic}"
     lines = [head, f"{CARDS_KEY}:"]
     for card in cards:
@@ -245,18 +247,15 @@ def render_cards(topic: str, cards: list[dict[str, Any]], *, is_item: bool) -> s
             if isinstance(value, (list, tuple)):
                 lines.append(f"{prefix}{key}:")
                 lines += [f"      - {_quoted(str(v))}" for v in value]
+            elif key in ("id", "tipo"):
+                lines.append(f"{prefix}{key}: {value}")
             else:
                 lines.append(f"{prefix}{key}: {_quoted(str(value))}")
     return "\n".join(lines) + "\n"
 
 
 def _quoted(text: str) -> str:
-    """A YAML scalar on one line: plain when safe, else double-quoted."""
-    dumped = yaml.safe_dump(text, allow_unicode=True, width=10**6, default_style=None)
-    dumped = dumped.removesuffix("\n...\n").rstrip("\n")
-    if "\n" in dumped or re.fullmatch(r"[0-9.]+", text):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return dumped
+    return json.dumps(text, ensure_ascii=False)
 
 
 def card_to_fields(card: Card) -> dict[str, Any]:

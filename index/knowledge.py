@@ -18,10 +18,10 @@ import yaml
 
 from index.cards import (
     CARDS_KEY,
-    card_to_fields,
     SOURCES_FILE,
     Card,
     CitedSource,
+    card_to_fields,
     load_sources,
     parse_cards,
 )

@@ -59,9 +59,18 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<![\d])(?:\+?55\s?)?(?:\(?\d{2}\)?\s?)?9?\d{4}[-\s]?\d{4}(?![\d])")
 
 
+# What follows "senha", "password" or "PIN" (and "do <sistema>"): after ":" or "=" any
+# word; otherwise a word with a digit or a symbol ("minha senha é Pref@2024").
+_SECRET = re.compile(
+    r"(?i)(\b(?:senha|password|passwd|pwd|pin)\b(?:\s+(?:do|da|de)\s+\w+)?)"
+    r"(\s*[:=]\s*(?!(?:como|qual|quem|onde|quando|porque|por|pra|para)\b)\S{3,}"
+    r"|\s+(?:é\s+|e\s+|eh\s+)?\S*[\d@#$%&*!_]\S*)")
+
+
 def mask_personal_data(text: str) -> str:
-    """Citizens' personal data (CPF, e-mail, phone) masked before it is stored for
-    analysts. CNPJs (14 digits, public data of the ente) are kept."""
+    """Citizens' personal data (CPF, e-mail, phone) and typed passwords masked before
+    they are stored for analysts. CNPJs (14 digits, public data of the ente) are kept."""
+    text = _SECRET.sub(r"\1 [senha]", text)
     text = _EMAIL.sub("[e-mail]", text)
     text = _CPF.sub("[CPF]", text)
     return _PHONE.sub("[telefone]", text)

@@ -11,6 +11,7 @@ import pytest
 
 from iara.settings import Settings, get_settings
 from iara.stack import Stack
+from index.card_index import CardIndex, indexed_cards
 from index.chunks import knowledge_chunks
 from index.encoder import HashEncoder
 from index.knowledge import Knowledge, load_knowledge
@@ -36,6 +37,14 @@ def knowledge() -> Knowledge:
 def hash_retriever(knowledge: Knowledge) -> Retriever:
     """Real chunks and real BM25; a hash encoder instead of the model (fast)."""
     return Retriever.from_chunks(HashEncoder(256), knowledge_chunks(knowledge))
+
+
+@pytest.fixture(scope="session")
+def hash_cards(knowledge: Knowledge, hash_retriever: Retriever) -> CardIndex:
+    """The real answer cards and real BM25; a hash encoder instead of the model (fast)."""
+    return CardIndex.build(HashEncoder(256), indexed_cards(knowledge),
+                           analyzer=hash_retriever.sparse.analyzer if hash_retriever.sparse
+                           else None)
 
 
 # --- The real running stack, shared by every test module that needs it -----------------

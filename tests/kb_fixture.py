@@ -3,9 +3,9 @@ wording), so each validator test can break exactly one thing."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from index.cards import render_cards
 from index.knowledge import ITEM_SECTIONS
 
 ITEM_FRONT = """---
@@ -53,15 +53,11 @@ SOURCES = f"""- url: {FONTE}
 
 def card(card_id: str, tipo: str, pergunta: str, resposta: str, secao: str,
          perguntas: tuple[str, ...] = (), passos: tuple[str, ...] = ()) -> str:
-    """One card in the canonical layout (test data)."""
-    lines = [f"  - id: {card_id}", f"    tipo: {tipo}", f"    pergunta: {json.dumps(pergunta, ensure_ascii=False)}",
-             f"    resposta: {json.dumps(resposta, ensure_ascii=False)}"]
-    if passos:
-        lines += ["    passos:", *(f"      - {json.dumps(p, ensure_ascii=False)}" for p in passos)]
-    lines += [f"    secao: {json.dumps(secao, ensure_ascii=False)}", "    fontes:", f"      - {FONTE}"]
-    if perguntas:
-        lines += ["    perguntas:", *(f"      - {json.dumps(p, ensure_ascii=False)}" for p in perguntas)]
-    return "\n".join(lines) + "\n"
+    """One card in the canonical layout (test data), citing the test source."""
+    fields = {"id": card_id, "tipo": tipo, "pergunta": pergunta, "resposta": resposta,
+              "passos": list(passos), "secao": secao, "fontes": [FONTE],
+              "perguntas": list(perguntas)}
+    return render_cards("x", [fields], is_item=False).split("\n", 2)[2]
 
 
 QA_ITEM = 'item: "3.2.2"\ncartoes:\n' + "".join([

@@ -21,9 +21,11 @@ from bot.actions.trilha import ActionFollowTrilha
 from iara.db import Database, Feedback, UnansweredQuestion
 from iara.settings import PROJECT_ROOT
 from index.answer import Answerer
+from index.card_index import CardIndex
 from index.errors import IndexNotBuiltError
 from index.knowledge import Knowledge
 from index.retriever import Retriever
+from index.text import slugify
 
 DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text("utf-8"))
 
@@ -55,11 +57,29 @@ def db(tmp_path: Path) -> Database:
     return Database(f"sqlite:///{tmp_path / 'iara.db'}")
 
 
+def card_answerer(retriever: Retriever, cards: CardIndex, threshold: float = 0.0) -> Answerer:
+    """The answer cards with the hash encoder; a threshold of 2 is never reached."""
+    return Answerer(retriever, cards=cards, min_card_score=threshold,
+                    public_url="http://iara.test")
+
+
 @pytest.fixture
-def answer_action(hash_retriever: Retriever, knowledge: Knowledge,
+def answer_action(hash_retriever: Retriever, hash_cards: CardIndex, knowledge: Knowledge,
                   db: Database) -> ActionAnswerFromKnowledge:
-    return ActionAnswerFromKnowledge(
-        Answerer(hash_retriever, min_score=0.0, public_url="http://iara.test"), knowledge, db)
+    return ActionAnswerFromKnowledge(card_answerer(hash_retriever, hash_cards), knowledge, db)
+
+
+@pytest.fixture
+def strict_action(hash_retriever: Retriever, hash_cards: CardIndex, knowledge: Knowledge,
+                  db: Database) -> ActionAnswerFromKnowledge:
+    """Never confident: only a named item, a follow-up or a system's items answer."""
+    return ActionAnswerFromKnowledge(card_answerer(hash_retriever, hash_cards, 2.0),
+                                     knowledge, db)
+
+
+def card_of(knowledge: Knowledge, payload: dict[str, Any]) -> Any:
+    """The card whose answer opens the message."""
+    return next(c for c in knowledge.cards if payload["text"].startswith(c.resposta))
 
 
 def slots_of(events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -68,23 +88,25 @@ def slots_of(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 # --- Answers ------------------------------------------------------------------------------
 
-async def test_answers_with_text_sources_feedback_and_the_trilha_offer(
-        answer_action: ActionAnswerFromKnowledge) -> None:
+async def test_answers_with_a_card_its_sources_the_explanation_and_feedback(
+        answer_action: ActionAnswerFromKnowledge, knowledge: Knowledge) -> None:
     assert answer_action.name() == "action_responder_conhecimento"
     events, messages = await run(answer_action, "qual o prazo para enviar o RREO ao Siconfi?",
                                  entities=[ASPECT("prazo")])
     assert slots_of(events) == {"ultimo_topico": "3.2.2", "ultimo_conteudo": "item-3.2.2",
                                 "trilha_atual": "transparencia-fiscal"}
     payload = messages[0]["custom"]
-    assert payload["item"] == "3.2.2"
-    # The direct answer comes first: the section's opening sentence, no heading line.
-    assert payload["text"].startswith("O item 3.2.2 (envio do RREO ao Siconfi) segue o prazo")
-    assert "30 dias" in payload["text"] and "**" not in payload["text"]
-    first = payload["sources"][0]
-    assert first["title"].startswith("Item 3.2.2") and "Prazos e validade" in first["title"]
-    assert first["url"] == "http://iara.test/conteudos/item-3.2.2#prazos-e-validade"
-    assert first["trilha"] == "Obrigações de transparência (grupo III)"
-    assert any(s["url"] and s["url"].startswith("https://") for s in payload["sources"][1:])
+    card = card_of(knowledge, payload)
+    # The card's direct answer, short, with the deadline; nothing of the whole section.
+    assert (card.topic, card.tipo) == ("3.2.2", "prazo") and payload["item"] == "3.2.2"
+    assert "30 dias" in payload["text"] and len(payload["text"].split()) <= 60
+    assert payload["link"] == {
+        "title": "Ver explicação completa",
+        "url": f"http://iara.test/conteudos/item-3.2.2#{slugify(card.secao)}"}
+    # The card's own sources (official ones first), not the document's generic list.
+    assert [s["url"] for s in payload["sources"]] == [
+        u for u in sorted(card.fontes, key=lambda u: not knowledge.sources[u].oficial)][:3]
+    assert all(s["item"] == "3.2.2" for s in payload["sources"])
     assert [b["payload"] for b in payload["buttons"]] == [
         '/avaliar{"avaliacao":"util"}', '/avaliar{"avaliacao":"nao_util"}']
     offer = messages[1]
@@ -94,37 +116,40 @@ async def test_answers_with_text_sources_feedback_and_the_trilha_offer(
     assert offer["buttons"][0]["payload"] == '/seguir_trilha{"conteudo":"item-3.2.3"}'
 
 
-async def test_the_aspect_picks_the_section(
-        answer_action: ActionAnswerFromKnowledge) -> None:
+async def test_the_aspect_picks_the_card(
+        answer_action: ActionAnswerFromKnowledge, knowledge: Knowledge) -> None:
     _, messages = await run(answer_action, "crp", entities=[
         {"entity": "item", "value": "4.2"}, ASPECT("base_legal")])
     payload = messages[0]["custom"]
     assert payload["item"] == "4.2"
-    assert payload["sources"][0]["title"].endswith("› Base legal")
+    assert card_of(knowledge, payload).tipo == "base_legal"
 
 
-async def test_two_aspects_answer_with_both_sections(
-        answer_action: ActionAnswerFromKnowledge) -> None:
+async def test_two_aspects_answer_with_a_card_for_each(
+        answer_action: ActionAnswerFromKnowledge, knowledge: Knowledge) -> None:
     # What Rasa leaves of an expression its synonym table lacks ("Até quando", accented)
     # is mapped through aspectos.yml.
     _, messages = await run(answer_action, "por que o crp ficou a comprovar e até quando "
                             "tenho?", entities=[{"entity": "item", "value": "4.2"},
                                                 ASPECT("por_que_pendente"),
                                                 {"entity": "aspecto", "value": "Até quando"}])
-    titles = [s["title"] for s in messages[0]["custom"]["sources"]]
-    assert titles[0].endswith('› Por que aparece "a comprovar"')
-    assert titles[1].endswith("› Prazos e validade")
+    text = messages[0]["custom"]["text"]
+    first, second = text.split("\n\n")[:2]
+    cards = {c.resposta: c for c in knowledge.cards_of("4.2")}
+    assert (cards[first].tipo, cards[second].tipo) == ("por_que_pendente", "prazo")
+    assert len(text.split()) <= 2 * 60
 
 
 async def test_an_item_button_payload_answers_that_item(
-        answer_action: ActionAnswerFromKnowledge) -> None:
+        answer_action: ActionAnswerFromKnowledge, knowledge: Knowledge) -> None:
     _, messages = await run(answer_action,
                             '/perguntar{"item":"3.2.3","aspecto":"como_regularizar"}',
                             entities=[{"entity": "item", "value": "3.2.3"},
                                       ASPECT("como_regularizar")])
     payload = messages[0]["custom"]
-    assert payload["item"] == "3.2.3"
-    assert payload["sources"][0]["title"].endswith("› Como regularizar")
+    card = card_of(knowledge, payload)
+    assert payload["item"] == "3.2.3" and card.tipo == "como_regularizar"
+    assert "\n1. " in payload["text"]  # a how-to question gets the steps
 
 
 async def test_a_pendencia_without_item_asks_which_one(
@@ -165,7 +190,7 @@ async def test_a_pendencia_asked_about_after_an_answer_is_not_asked_back(
 
 
 async def test_a_pendencia_stated_with_its_item_is_answered_how_to_fix(
-        answer_action: ActionAnswerFromKnowledge) -> None:
+        answer_action: ActionAnswerFromKnowledge, knowledge: Knowledge) -> None:
     # A statement asking nothing else is answered with how to fix the item (named by an
     # item's synonym, or by the one system that feeds it); a question keeps what it asks.
     for text, code in (("estou com pendência no SIOPE", "3.2.3"),
@@ -173,22 +198,21 @@ async def test_a_pendencia_stated_with_its_item_is_answered_how_to_fix(
         _, messages = await run(answer_action, text,
                                 entities=[{"entity": "item", "value": code}])
         assert messages[0]["custom"]["item"] == code
-        assert messages[0]["custom"]["sources"][0]["title"].endswith("› Como regularizar")
+        assert card_of(knowledge, messages[0]["custom"]).tipo == "como_regularizar"
     # Without the entity, the system's name alone is enough not to ask back.
     _, messages = await run(answer_action, "estou com pendência no SIOPE")
     assert "custom" in messages[0]
     _, messages = await run(answer_action, "o que é o item do FGTS?",
                             entities=[{"entity": "item", "value": "1.3"}, ASPECT("o_que_e")])
-    assert not messages[0]["custom"]["sources"][0]["title"].endswith("› Como regularizar")
+    assert card_of(knowledge, messages[0]["custom"]).tipo != "como_regularizar"
 
 
 async def test_an_item_span_that_names_a_system_counts_as_the_system(
-        hash_retriever: Retriever, knowledge: Knowledge, db: Database) -> None:
+        strict_action: ActionAnswerFromKnowledge) -> None:
     # The synonym mapper resolves a system's synonym to the system's name even when the
     # extractor tagged it 'item'; a system that feeds one item then names that item
     # (answered from it without a confidence floor: this answerer has none reachable).
-    strict = ActionAnswerFromKnowledge(Answerer(hash_retriever, min_score=1.01,
-                                                min_sparse=1e9), knowledge, db)
+    strict = strict_action
     # (No synonym of an item in the text: only the entity can name it.)
     question = "quem resolve a pendência no gescon?"
     _, messages = await run(strict, question, entities=[{"entity": "item", "value": "Gescon"}])
@@ -198,12 +222,10 @@ async def test_an_item_span_that_names_a_system_counts_as_the_system(
 
 
 async def test_a_system_that_feeds_several_items_narrows_the_answer_to_them(
-        hash_retriever: Retriever, knowledge: Knowledge, db: Database) -> None:
-    # Transferegov.br feeds 1.2 and 2.1.2: naming it narrows retrieval to their passages
-    # when retrieval over everything is not confident (here it never is): the one whose
-    # passage ranks first over everything answers.
-    strict = ActionAnswerFromKnowledge(Answerer(hash_retriever, min_score=1.01,
-                                                min_sparse=1e9), knowledge, db)
+        strict_action: ActionAnswerFromKnowledge) -> None:
+    # Transferegov.br feeds 1.2 and 2.1.2: naming it narrows the cards to theirs when
+    # retrieval over everything is not confident (here it never is): the best one answers.
+    strict = strict_action
     question = "quem dá baixa na inadimplência do contrato de repasse depois que regulariza?"
     _, messages = await run(strict, question,
                             entities=[{"entity": "sistema", "value": "Transferegov.br"}])
@@ -213,12 +235,14 @@ async def test_a_system_that_feeds_several_items_narrows_the_answer_to_them(
 
 
 async def test_weak_match_says_it_does_not_know_and_queues_the_question(
-        hash_retriever: Retriever, knowledge: Knowledge, db: Database) -> None:
-    action = ActionAnswerFromKnowledge(Answerer(hash_retriever, min_score=1.01,
-                                                min_sparse=1e9), knowledge, db)
+        strict_action: ActionAnswerFromKnowledge, knowledge: Knowledge, db: Database) -> None:
+    action = strict_action
     _, messages = await run(action, "receita de bolo de fubá, meu cpf é 123.456.789-09")
     assert [m["response"] for m in messages] == ["utter_nao_sei"]
     assert messages[0]["buttons"][-1]["payload"] == "/pedir_humano"
+    # The closest cards are offered by their questions (a tap asks it).
+    questions = {c.pergunta for c in knowledge.cards}
+    assert all(b["payload"] in questions for b in messages[0]["buttons"][:-1])
     with db.session() as session:
         queued = session.scalars(select(UnansweredQuestion)).one()
     assert queued.reason == "not_found" and queued.channel == "web"
@@ -237,12 +261,11 @@ async def test_index_failure_utters_the_error_response(knowledge: Knowledge,
 
 
 async def test_follow_up_stays_on_the_previous_topic(
-        hash_retriever: Retriever, knowledge: Knowledge, db: Database) -> None:
-    action = ActionAnswerFromKnowledge(Answerer(hash_retriever), knowledge, db)
-    events, messages = await run(action, "e se eu não conseguir?", {"ultimo_topico": "4.2"})
+        strict_action: ActionAnswerFromKnowledge) -> None:
+    events, messages = await run(strict_action, "e se eu não conseguir?",
+                                 {"ultimo_topico": "4.2"})
     payload = messages[0]["custom"]
     assert payload["item"] == "4.2"
-    assert payload["sources"][0]["title"].endswith("› Enquanto isso: comprovação por documento")
     assert slots_of(events)["ultimo_topico"] == "4.2"
 
 

@@ -20,6 +20,7 @@ from iara.admin import auth
 from iara.admin.retrain import regressions, structure, training_payload
 from iara.db import Database, Feedback, UnansweredQuestion
 from iara.settings import PROJECT_ROOT, Settings
+from index.knowledge import load_knowledge
 
 TOKEN = "token-de-teste-1234567890"
 PASSWORD = "senha-bem-segura"
@@ -117,15 +118,19 @@ def test_add_edit_delete_a_pair_keeps_the_file_format(
     client, settings = setup
     path = settings.knowledge_dir / "qa" / "1.1.yml"
     original = path.read_text(encoding="utf-8")
+    first_prazo = next(c for c in load_knowledge(settings.knowledge_dir).cards_of("1.1")
+                       if c.tipo == "prazo")
     added = client.post("/api/admin/qa", headers=bearer(), json={
         "pergunta": "a certidao da receita: quanto tempo demora pra sair?",
         "topico": "1.1", "tipo": "prazo"})
     assert added.status_code == 201, added.text
     pair = added.json()["par"]
+    assert pair["cartao"] == first_prazo.key and pair["principal"] is False
     text = path.read_text(encoding="utf-8")
-    assert "    - 'a certidao da receita: quanto tempo demora pra sair?'\n" in text
     assert [line for line in text.splitlines() if line not in original.splitlines()] == [
-        "    - 'a certidao da receita: quanto tempo demora pra sair?'"]
+        '      - "a certidao da receita: quanto tempo demora pra sair?"']
+    card = load_knowledge(settings.knowledge_dir).card(first_prazo.key)
+    assert card.perguntas[-1] == "a certidao da receita: quanto tempo demora pra sair?"
     found = client.get("/api/admin/qa", params={"q": "demora certidao"}, headers=bearer())
     assert [p["id"] for p in found.json()] == [pair["id"]]
 
@@ -139,6 +144,30 @@ def test_add_edit_delete_a_pair_keeps_the_file_format(
     assert client.delete(f"/api/admin/qa/{pair['id']}", headers=bearer()).status_code == 404
 
 
+def test_a_question_joins_the_card_named_and_a_cards_own_question_stays(
+        setup: tuple[TestClient, Settings]) -> None:
+    client, settings = setup
+    knowledge = load_knowledge(settings.knowledge_dir)
+    target = knowledge.cards_of("3.1.2")[-1]
+    added = client.post("/api/admin/qa", headers=bearer(), json={
+        "pergunta": "rgf da camara atrasou de novo, e agora", "topico": "1.1", "tipo": "geral",
+        "cartao": target.key})
+    assert added.status_code == 201, added.text
+    assert added.json()["par"]["cartao"] == target.key
+    assert added.json()["par"]["topico"] == "3.1.2"
+    own = next(p for p in client.get("/api/admin/qa", params={"topico": "3.1.2"},
+                                      headers=bearer()).json() if p["principal"])
+    refused = client.delete(f"/api/admin/qa/{own['id']}", headers=bearer())
+    assert refused.status_code == 422 and "pergunta principal" in refused.json()["message"]
+    unknown = client.post("/api/admin/qa", headers=bearer(), json={
+        "pergunta": "outra pergunta de teste", "topico": "3.1.2", "tipo": "geral",
+        "cartao": "3.1.2/nao-existe"})
+    assert unknown.status_code == 422 and "Cartão desconhecido" in unknown.json()["message"]
+    cards = client.get("/api/admin/qa/topics", headers=bearer()).json()["cartoes"]
+    assert {"cartao": target.key, "topico": "3.1.2", "tipo": target.tipo,
+            "pergunta": target.pergunta} in cards
+
+
 def test_invalid_changes_are_refused_with_the_problems(
         setup: tuple[TestClient, Settings]) -> None:
     client, settings = setup
@@ -147,11 +176,11 @@ def test_invalid_changes_are_refused_with_the_problems(
         "pergunta": "pergunta sobre nada", "topico": "9.9", "tipo": "inventado"})
     assert unknown.status_code == 422
     assert len(unknown.json()["details"]) == 2
-    existing = (settings.knowledge_dir / "qa" / "1.1.yml").read_text().splitlines()[3][6:]
+    existing = load_knowledge(settings.knowledge_dir).cards_of("1.1")[0].perguntas[0]
     duplicate = client.post("/api/admin/qa", headers=bearer(), json={
         "pergunta": existing.upper(), "topico": "1.2", "tipo": "geral"})
     assert duplicate.status_code == 422
-    assert any("duplicate question" in d and "qa/1.1.yml:4" in d
+    assert any("duplicate question" in d and "qa/1.1.yml:" in d
                for d in duplicate.json()["details"])
     after = {p.name: p.read_text() for p in (settings.knowledge_dir / "qa").glob("*.yml")}
     assert after == before

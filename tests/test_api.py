@@ -108,11 +108,11 @@ def test_normalize_rasa_rest_output() -> None:
     ]
     assert normalize_messages(raw) == [
         {"text": "Olá!", "buttons": [{"title": "O que é o CAUC?", "payload": "o que é o CAUC?"}],
-         "sources": [], "handoff": False},
+         "sources": [], "link": None, "handoff": False},
         {"text": "Resposta", "buttons": [],
          "sources": [{"title": "Item 3.2.2", "url": None, "item": "3.2.2", "trilha": "T",
-                      "format": "texto"}], "handoff": False},
-        {"text": "Registrei.", "buttons": [], "sources": [], "handoff": True},
+                      "format": "texto"}], "link": None, "handoff": False},
+        {"text": "Registrei.", "buttons": [], "sources": [], "link": None, "handoff": True},
     ]
 
 

@@ -23,7 +23,9 @@ def kb(tmp_path: Path) -> Path:
 def test_build_writes_a_self_describing_folder(kb: Path, tmp_path: Path) -> None:
     knowledge = load_knowledge(kb)
     report = build_index(knowledge, HashEncoder(), tmp_path / "index")
-    assert report.chunks == 10 and report.embedded == 10 and not report.skipped
+    # 10 sections, and 7 cards of 10 questions: 10 + 10 + 7 texts embedded.
+    assert report.chunks == 10 and report.cards == 7 and report.embedded == 27
+    assert not report.skipped
     manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
     assert manifest["model"] == "hash-64" and manifest["dims"] == 64
     assert manifest["count"] == 10 and manifest["index_type"] == "flat-ip"
@@ -34,6 +36,9 @@ def test_build_writes_a_self_describing_folder(kb: Path, tmp_path: Path) -> None
     assert first["doc_id"] == "item-3.2.2" and first["item"] == "3.2.2"
     assert first["heading"] == "O que verifica" and first["trilha"] == "financas"
     assert first["sources"] == [{"titulo": "Fonte de teste", "url": "https://example.org/fonte"}]
+    assert manifest["cards"] == 7 and manifest["card_rows"] == 17
+    card = json.loads((tmp_path / "index" / "cards.jsonl").read_text().splitlines()[0])
+    assert card["key"] == "3.2.2/o-que-verifica" and card["doc_id"] == "item-3.2.2"
 
 
 def test_unchanged_knowledge_skips_and_edits_reembed_only_changes(kb: Path,
@@ -46,7 +51,7 @@ def test_unchanged_knowledge_skips_and_edits_reembed_only_changes(kb: Path,
     knowledge = load_knowledge(kb)
     assert is_stale(path, knowledge, "hash-64")
     report = build_index(knowledge, HashEncoder(), path)
-    assert (report.embedded, report.reused) == (1, 9)
+    assert (report.embedded, report.reused) == (1, 26)
     artifact = load_artifact(path, "hash-64", 64)
     retriever = Retriever.from_artifact(HashEncoder(), artifact)
     assert retriever.search("base legal alterado", 1)[0].chunk.heading == "Base legal"

@@ -12,6 +12,7 @@ from iara.nlu_export import (
     QUESTION_INTENT,
     annotate,
     find_spans,
+    nlu_questions,
     parse_example,
     reannotate,
     reannotate_file,
@@ -82,12 +83,17 @@ def test_responses_used_by_actions_exist() -> None:
     assert used <= set(domain["responses"])
 
 
-def test_generated_nlu_holds_every_question_under_one_intent(knowledge: Knowledge) -> None:
+def test_generated_nlu_holds_card_questions_under_one_intent(knowledge: Knowledge) -> None:
     blocks = [b for b in yaml.safe_load(render_nlu(knowledge))["nlu"] if "intent" in b]
     generated = {(b["intent"], strip_markup(line[2:]))
                  for b in blocks for line in b["examples"].splitlines() if line.strip()}
-    expected = {(QUESTION_INTENT, " ".join(q.text.split())) for q in knowledge.questions}
+    expected = {(QUESTION_INTENT, " ".join(q.split())) for q in nlu_questions(knowledge)}
     assert generated == expected
+    # Of each card: its question, its first paraphrase and its newest (analysts append).
+    card = next(c for c in knowledge.cards if len(c.perguntas) >= 3)
+    exported = {text for _, text in generated}
+    assert {card.pergunta, card.perguntas[0], card.perguntas[-1]} <= exported
+    assert card.perguntas[1] not in exported
     domain = load(ROOT / "domain.yml")
     assert QUESTION_INTENT in domain["intents"] and "aspecto" in domain["entities"]
     assert not [i for i in domain["intents"] if i.startswith(f"{QUESTION_INTENT}_")]

@@ -106,7 +106,7 @@ def test_two_things_asked_get_two_cards_of_the_same_topic(index: CardIndex) -> N
 
 
 def test_below_the_thresholds_iara_does_not_know(index: CardIndex) -> None:
-    strict = answerer(index, min_card_score=1.01, min_card_sparse=1e9)
+    strict = answerer(index, min_card_score=2.0)
     answer = strict.answer("crp validade")
     assert not answer.found and answer.suggestions[0] == "Quanto tempo vale o CRP?"
     # A named item is answered whatever the scores.
@@ -114,7 +114,7 @@ def test_below_the_thresholds_iara_does_not_know(index: CardIndex) -> None:
 
 
 def test_a_follow_up_stays_on_the_previous_topic(index: CardIndex) -> None:
-    strict = answerer(index, min_card_score=1.01, min_card_sparse=1e9)
+    strict = answerer(index, min_card_score=2.0)
     assert strict.answer("e quem emite?", context_topic="1.3",
                          question_types=["sistema_responsavel"]).cards == ["1.3/fonte"]
 

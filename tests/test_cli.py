@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.kb_fixture import write_knowledge
+from tests.kb_fixture import card, write_knowledge
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 
@@ -29,7 +29,9 @@ def test_validate_passes_on_the_shipped_knowledge() -> None:
 
 def test_validate_fails_with_file_and_line(tmp_path: Path) -> None:
     kb = write_knowledge(tmp_path / "knowledge")
-    (kb / "qa" / "4.2.yml").write_text('item: "4.2"\nperguntas:\n  - crp?\n', encoding="utf-8")
+    (kb / "qa" / "4.2.yml").write_text('item: "4.2"\ncartoes:\n' + card(
+        "crp", "geral", "O que é o CRP?", "Um certificado.", "O que verifica"),
+        encoding="utf-8")
     result = iara("knowledge", "validate", knowledge=kb)
     assert result.returncode == 1
     assert "error: knowledge/qa/4.2.yml:1: target '4.2' has no document" in result.stderr
@@ -43,7 +45,9 @@ def test_stats_show_full_coverage_of_the_shipped_knowledge() -> None:
     assert stats["holes"] == []
     assert len(stats["coverage"]) == 30 and all(all(v.values())
                                                 for v in stats["coverage"].values())
-    assert stats["questions"] >= 400 and stats["dev_questions"] >= 120
+    assert stats["questions"] >= 1500 and stats["cards"] >= 300
+    assert stats["dev_questions"] >= 120 and stats["blind_questions"] >= 200
+    assert stats["answer_words"]["max"] <= 60
     assert min(stats["questions_per_target"].values()) >= 10
 
 
@@ -52,7 +56,8 @@ def test_stats_report_holes(tmp_path: Path) -> None:
     result = iara("knowledge", "stats", knowledge=kb)
     assert result.returncode == 0
     assert "item 1.1: no document" in result.stdout
-    assert "3.2.2: 2 Q&A questions (< 10)" in result.stdout
+    assert "3.2.2: 8 card questions (< 10)" in result.stdout
+    assert "answer cards: 7 with 10 questions" in result.stdout
 
 
 def test_add_ingests_into_a_trilha(tmp_path: Path) -> None:

@@ -288,8 +288,10 @@ def test_canonical_layout_round_trips(kb: Path) -> None:
     rendered = render_cards("3.2.2", cards, is_item=True)
     assert yaml.safe_load(rendered)["cartoes"] == [
         {k: v for k, v in c.items() if v} for c in cards]
-    assert render_cards("3.2.2", [{**cards[0], "pergunta": 'Diz "sim": ou não?'}],
-                        is_item=True).count('pergunta: \'Diz "sim": ou não?\'') == 1
+    tricky = render_cards("3.2.2", [{**cards[0], "pergunta": 'Diz "sim": ou não?\\'}],
+                          is_item=True)
+    assert 'pergunta: "Diz \\"sim\\": ou não?\\\\"' in tricky
+    assert yaml.safe_load(tricky)["cartoes"][0]["pergunta"] == 'Diz "sim": ou não?\\'
 
 
 # --- item synonyms --------------------------------------------------------------------

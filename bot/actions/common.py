@@ -42,11 +42,28 @@ _ACT_REQUESTS = (
     re.compile(rf"^(?:(?:por favor|pfv|pf|iara|ei|oi|voce)\W+)*(?:{_ACT_VERBS})\b.*"
                rf"\b(?:{_ACT_OBJECTS})\b.*\b(?:pra mim|para mim|por mim|no meu lugar|agora|"
                rf"em nome|urgente|ja)\b"),
-    re.compile(r"\b(?:falso|falsa|falsos|falsas|falsific\w*|forj\w*|adulter\w*|fraud\w*|"
-               r"ninguem vai conferir)\b"),
+    # Forging: "uma certidão falsa", "falsificar o atestado" (not a "pendência falsa", the
+    # processing error the extrato may show).
+    re.compile(r"\b(?:documento|certidao|certidoes|extrato|atestado|comprovante|recibo|"
+               r"declaracao|assinatura|cnd|crp|crf|relatorio)s?\s+(?:\w+\s+){0,2}"
+               r"(?:falso|falsa|falsos|falsas)\b"),
+    re.compile(r"\b(?:falsific\w*|forj\w*|adulter\w*|fraud\w*|ninguem vai conferir)"),
     re.compile(rf"^(?:(?:por favor|pfv|pf|iara)\W+)*(?:{_ACT_VERBS})\b.*"
                r"\b(?:do cauc|no cauc|no sistema|como comprovado|como regular)\b"),
 )
+
+
+# A password, PIN or login typed into the message ("senha: Pref@2024", "minha senha é
+# abc123", "login joao senha 1234"; folded text): Iara never uses credentials.
+_CREDENTIALS = re.compile(
+    r"\b(?:senha|password|passwd|pwd|pin)\b(?:\s+(?:do|da|de|dele|dela)\s+\w+)?"
+    r"(?:\s*[:=]\s*(?!(?:como|qual|quem|onde|quando|porque|por|pra|para|o|a|e)\b)\S{3,}"
+    r"|\s+(?:e|eh|era|sera)?\s*\S*[\d@#$%&*!_]\S*)")
+
+
+def carries_credentials(text: str) -> bool:
+    """Whether the message carries a password, PIN or login to some system."""
+    return _CREDENTIALS.search(fold(text)) is not None
 
 
 def asks_to_act(text: str) -> bool:

@@ -19,6 +19,7 @@ from bot.actions.common import (
     QUESTION_INTENT,
     UsesServices,
     asks_to_act,
+    carries_credentials,
     entity,
     log_unanswered,
     short_title,
@@ -117,6 +118,9 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
             return events + await ActionAnswerFromKnowledge.run(
                 self, dispatcher, _without_waiting(tracker), domain)
         question = str(latest.get("text") or "")
+        if carries_credentials(question):
+            dispatcher.utter_message(response="utter_sem_credenciais")
+            return []
         if asks_to_act(question):
             dispatcher.utter_message(response="utter_fora_de_escopo")
             return []
@@ -247,6 +251,9 @@ class ActionOutOfScope(ActionAnswerFromKnowledge):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         question = str((tracker.latest_message or {}).get("text") or "")
+        if carries_credentials(question):
+            dispatcher.utter_message(response="utter_sem_credenciais")
+            return []
         asks = "?" in question or bool(self.knowledge.aspects_mentioned(question))
         if asks and not question.startswith("/") and not asks_to_act(question) \
                 and self._names_the_cauc(tracker, question):

@@ -209,7 +209,7 @@ def edit(db: Database, root: Path, actor: str, pid: str, *, text: str | None = N
     if problems:
         raise InvalidChangeError(" ".join(problems), problems)
     moved = card is not None or (topic or old.topic, tipo or old.tipo) != (old.topic, old.tipo)
-    new_topic, new_tipo, key = _target(knowledge, topic or old.topic, tipo or old.tipo,
+    _, new_tipo, key = _target(knowledge, topic or old.topic, tipo or old.tipo,
                                        card) if moved else (old.topic, old.tipo, old.card)
     files = Files(root)
     if old.main:

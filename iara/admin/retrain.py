@@ -439,7 +439,7 @@ class Trainer:
 
         settings = self.settings
         recorded = live.get("encoder")
-        if recorded and settings.finetune_encoder and str(recorded[1]).startswith(
+        if recorded and settings.tunes_encoder and str(recorded[1]).startswith(
                 tuned_name(settings.embedding_model, "")):
             return [str(recorded[0]), str(recorded[1])]
         return list(encoder_spec(settings))
@@ -451,7 +451,7 @@ class Trainer:
         from index.finetune import pairs_fingerprint, read_report, tuned_name
 
         settings = self.settings
-        if not (settings.finetune_encoder and settings.retrain_encoder):
+        if not (settings.tunes_encoder and settings.retrain_encoder):
             return False
         print_ = pairs_fingerprint(knowledge, settings.embedding_model,
                                    settings.finetune_epochs)
