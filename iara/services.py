@@ -74,9 +74,8 @@ def build_answerer(settings: Settings, index_path: Path,
     analyzer = analyzer or PortugueseAnalyzer(settings.spacy_pipeline)
     retriever = Retriever.from_artifact(encoder, artifact, analyzer=analyzer)
     cards = CardIndex(encoder, artifact.cards, artifact.card_vectors, analyzer=analyzer)
-    return Answerer(retriever, k=settings.top_k, min_score=settings.min_score,
-                    min_sparse=settings.min_sparse_score, public_url=settings.public_base_url,
-                    cards=cards, min_card_score=settings.min_card_score)
+    return Answerer(retriever, cards, k=settings.top_k, min_card_score=settings.min_card_score,
+                    public_url=settings.public_base_url)
 
 
 class ServedRelease:

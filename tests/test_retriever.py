@@ -75,17 +75,11 @@ def test_evaluate_skips_out_of_scope_and_lists_the_worst() -> None:
     assert DEPTH == 10
 
 
-def test_training_pairs_use_the_section_the_question_asks_for(knowledge: Knowledge) -> None:
-    from index.chunks import knowledge_chunks
-
-    pairs = dict(training_pairs(knowledge, knowledge_chunks(knowledge)))
-    assert len(pairs) == len({q.text for q in knowledge.questions})
-    deadline = next(q.text for q in knowledge.questions
-                    if q.topic == "3.2.2" and q.tipo == "prazo")
-    assert "— Prazos e validade" in pairs[deadline]
-    how = next(q.text for q in knowledge.questions
-               if q.topic == "4.2" and q.tipo == "como_regularizar")
-    assert "— Como regularizar" in pairs[how]
+def test_training_pairs_pair_each_paraphrase_with_its_card(knowledge: Knowledge) -> None:
+    pairs = training_pairs(knowledge)
+    assert len(pairs) == sum(len(c.perguntas) for c in knowledge.cards)
+    card = knowledge.cards_of("3.2.2")[0]
+    assert (card.perguntas[0], f"{card.pergunta}\n{card.resposta}") in pairs
 
 
 def test_effective_model_uses_only_an_accepted_finetune(tmp_path: Path) -> None:

@@ -32,28 +32,29 @@ def test_health_is_ok_for_every_component(stack: Stack) -> None:
         "engine": True, "actions": True, "index": True}
 
 
-def test_rreo_question_gets_a_cited_answer(stack: Stack) -> None:
+def test_rreo_question_gets_a_short_card_answer_with_its_sources(stack: Stack) -> None:
     body = chat(stack, "e2e-rreo", RREO_QUESTION)
     assert body["sender"] == "e2e-rreo"
     answers = [m for m in body["messages"] if m["sources"]]
     assert answers, body
     answer = answers[0]
     assert "30 dias" in answer["text"] and "bimestre" in answer["text"]
-    first = answer["sources"][0]
-    assert first["item"] == "3.2.2"
-    assert first["url"].endswith("/conteudos/item-3.2.2#prazos-e-validade")
-    assert all(s["title"] for s in answer["sources"])
-    assert any(s["url"] and s["url"].startswith("https://") for s in answer["sources"])
-    page = httpx.get(first["url"].replace(stack.settings.public_base_url,
-                                          stack.settings.api_base_url), timeout=10)
+    assert len(answer["text"].split()) <= 60  # the card's direct answer, not a section
+    assert all(s["item"] == "3.2.2" and s["title"] for s in answer["sources"])
+    assert all(s["url"].startswith("https://") for s in answer["sources"])
+    link = answer["link"]
+    assert link["title"] == "Ver explicação completa"
+    assert link["url"].startswith(f"{stack.settings.public_base_url}/conteudos/item-3.2.2#")
+    page = httpx.get(link["url"].replace(stack.settings.public_base_url,
+                                         stack.settings.api_base_url), timeout=10)
     assert page.status_code == 200 and "Prazos e validade" in page.text
 
 
 def test_follow_up_keeps_the_topic(stack: Stack) -> None:
     chat(stack, "e2e-follow", RREO_QUESTION)
-    answer = chat(stack, "e2e-follow", "e se eu não conseguir?")["messages"][0]
+    answer = chat(stack, "e2e-follow", "e quem homologa?")["messages"][0]
     assert answer["sources"][0]["item"] == "3.2.2"
-    assert answer["sources"][0]["title"].endswith("› Enquanto isso: comprovação por documento")
+    assert "prefeito" in answer["text"].lower()
 
 
 def test_restart_forgets_the_topic(stack: Stack) -> None:
@@ -74,7 +75,7 @@ def test_a_pendencia_without_item_asks_back_then_answers_the_chosen_item(stack: 
     assert button["payload"] == '/perguntar{"item":"3.2.3","aspecto":"como_regularizar"}'
     answer = chat(stack, "e2e-pendencia", button["payload"])["messages"]
     assert answer[0]["sources"][0]["item"] == "3.2.3"
-    assert answer[0]["sources"][0]["title"].endswith("› Como regularizar")
+    assert "SIOPE" in answer[0]["text"] and "\n1. " in answer[0]["text"]  # how: the steps
 
 
 def test_feedback_is_stored_and_a_person_can_be_asked_for(stack: Stack) -> None:
@@ -125,6 +126,13 @@ def test_greeting_offers_topic_buttons(stack: Stack) -> None:
     assert messages[0]["sources"] == []
 
 
+def test_credentials_are_refused_and_not_queued(stack: Stack) -> None:
+    messages = chat(stack, "e2e-senha", "entra no siconfi com login prefeitura e senha "
+                    "Pref@2026 e homologa o rreo pra mim")["messages"]
+    assert all(not m["sources"] for m in messages)
+    assert "não envie senhas" in messages[0]["text"]
+
+
 def test_out_of_scope_is_refused_without_sources(stack: Stack) -> None:
     messages = chat(stack, "e2e-oos", "qual a receita de bolo de cenoura?")["messages"]
     assert messages and "só consigo ajudar com o CAUC" in messages[0]["text"]
@@ -159,7 +167,7 @@ def test_eval_answers_runs_through_the_api(stack: Stack, tmp_path: Path) -> None
         [sys.executable, "-m", "iara.cli", "eval", "answers", str(questions), "--json",
          "--api-url", stack.settings.api_base_url],
         capture_output=True, text=True, timeout=300, check=True)
-    totals = json.loads(result.stdout)["totals"]
+    totals = json.loads(result.stdout)["q"]["totals"]
     assert totals["item_accuracy"] == 1.0 and totals["must_mention_coverage"] == 1.0
     assert totals["oos_decline_rate"] == 1.0 and totals["p50_ms"] > 0
 

@@ -131,8 +131,10 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
         # A statement of a pendência that asks nothing else: how to fix it.
         statement = states_pendencia(question) and "?" not in question
         aspects = asked or (["como_regularizar"] if statement else [])
-        if question.startswith("/"):  # a button payload: ask about the item it names
-            question = BY_CODE[item].title if item else ""
+        if question.startswith("/") or (statement and item and not asked):
+            # A button, or a pendência stated with its item: the item's own card question
+            # (how to fix it, for a statement).
+            question = self._card_question(item, aspects) if item else ""
         context = tracker.get_slot(TOPIC_SLOT)
         if item is None and not systems_items and self._needs_item(question, asked, context):
             dispatcher.utter_message(response="utter_perguntar_item", buttons=[
@@ -179,6 +181,13 @@ class ActionAnswerFromKnowledge(UsesServices, Action):
         mentioned = self.knowledge.items_mentioned(question) if question else []
         mentioned += codes
         return mentioned[0] if len(set(mentioned)) == 1 else None
+
+    def _card_question(self, item: str, aspects: list[str]) -> str:
+        """What a button that names an item (and what to ask of it) asks: the question of
+        the item's first card of that type (its main one), else the item's title."""
+        cards = self.knowledge.cards_of(item)
+        main = next((c for tipo in aspects for c in cards if c.tipo == tipo), None)
+        return main.pergunta if main else BY_CODE[item].title
 
     def _needs_item(self, question: str, asked: list[str], context: str | None) -> bool:
         """Whether Iara must ask which item before answering: the menu's "Tenho uma
