@@ -13,6 +13,8 @@ one calibrated threshold decides whether Iara answers.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -28,6 +30,7 @@ from index.text import slugify
 # Weight of the BM25 score per query term beside the cosine similarity (measured on the
 # dev set with `iara eval cards`: 0.02–0.1 are within a question or two of each other).
 SPARSE_WEIGHT = 0.05
+RECENT_QUERIES = 16
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,8 @@ class CardIndex:
         for topic in {c.topic for c in self.cards}:
             self._by_topic[topic] = np.array(
                 [i for i, c in enumerate(self.cards) if c.topic == topic], dtype=np.int64)
-        self._last: tuple[str, np.ndarray] | None = None
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()  # actions answer in worker threads
 
     @classmethod
     def build(cls, encoder: Encoder, cards: Sequence[IndexedCard], *,
@@ -143,10 +147,19 @@ class CardIndex:
         return len(self.cards)
 
     def _query_vector(self, query: str) -> np.ndarray:
-        if self._last is not None and self._last[0] == query:
-            return self._last[1]
-        vector = self.encoder.encode_queries([query])[0]
-        self._last = (query, vector)
+        """The query's vector; an answer searches several times with the same message
+        and its parts, so the last few encodings are kept."""
+        key = query.strip()
+        with self._recent_lock:
+            vector = self._recent.get(key)
+            if vector is not None:
+                self._recent.move_to_end(key)
+                return vector
+        vector = self.encoder.encode_queries([key])[0]
+        with self._recent_lock:
+            self._recent[key] = vector
+            if len(self._recent) > RECENT_QUERIES:
+                self._recent.popitem(last=False)
         return vector
 
     def dense_scores(self, query: str) -> np.ndarray:

@@ -428,6 +428,9 @@ def test_channel_and_last_question_helpers() -> None:
     "tira o meu município do cauc agora, é urgente",
     "me faz um atestado de publicação falso",
     "marca o item 3.2.2 como comprovado no sistema",
+    "entra no siconfi e homologa o rreo do 6º bimestre",
+    "vc consegue acessar o cadprev e atualizar o crp?",
+    "preciso que você emita a CND da prefeitura",
 ])
 async def test_requests_to_act_are_refused_whatever_the_intent(
         answer_action: ActionAnswerFromKnowledge, text: str) -> None:
@@ -493,4 +496,9 @@ def test_no_knowledge_question_is_taken_for_a_request_to_act(knowledge: Knowledg
     from bot.actions.common import asks_to_act
 
     assert [q.text for q in knowledge.questions if asks_to_act(q.text)] == []
-    assert not asks_to_act("como tiro a cnd da receita pra regularizar o 1.1?")
+    assert [d.q for d in knowledge.dev if d.topic != "out_of_scope" and asks_to_act(d.q)] == []
+    for question in ("como tiro a cnd da receita pra regularizar o 1.1?",
+                     "gera pendencia no cauc se atrasar o rreo?",
+                     "você pode me explicar como homologar o rreo?",
+                     "baixa de pendencia cauc"):
+        assert not asks_to_act(question), question

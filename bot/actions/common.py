@@ -30,27 +30,43 @@ HANDOFF_BUTTON = {"title": "Falar com uma pessoa", "payload": "/pedir_humano"}
 CONTEXT_TURNS = 6
 
 
-# Requests for Iara to act instead of explaining (forge, issue, remove, change), refused
-# even when the NLU mistakes them for a question: Iara only explains.
-_ACT_VERBS = (r"gere|gera|gerar|emita|emite|emitir|faca|faz|fazer|tira|tire|tirar|altera|"
-              r"altere|alterar|muda|mude|apaga|apague|libera|libere|marca|marque|coloca|"
-              r"coloque|remove|remova|exclui|exclua|assina|assine|homologa|homologue|preenche|"
-              r"preencha|envia|envie|resolve|resolva|regulariza|regularize|baixa|baixe")
+# Requests for Iara to act instead of explaining (forge, issue, remove, change, log in
+# and send), refused even when the NLU mistakes them for a question: Iara only explains.
+# Folded text. Imperatives, the subjunctive after "que você", infinitives after "você
+# pode/consegue".
+_IMPERATIVES = (r"gere|gera|emita|emite|faca|faz|tira|tire|altera|altere|muda|mude|apaga|"
+                r"apague|libera|libere|marca|marque|coloca|coloque|remove|remova|exclui|exclua|"
+                r"assina|assine|homologa|homologue|preenche|preencha|envia|envie|resolve|"
+                r"resolva|regulariza|regularize|baixa|baixe|entra|entre|acessa|acesse|loga|"
+                r"logue|transmite|transmita|atualiza|atualize|cadastra|cadastre|manda|mande|"
+                r"protocola|protocole|valida|valide")
+_INFINITIVES = (r"gerar|emitir|fazer|tirar|alterar|mudar|apagar|liberar|marcar|colocar|"
+                r"remover|excluir|assinar|homologar|preencher|enviar|resolver|regularizar|"
+                r"baixar|entrar|acessar|logar|transmitir|atualizar|cadastrar|mandar|protocolar|"
+                r"validar")
 _ACT_OBJECTS = (r"certidao|cnd|cpend|crp|crf|cauc|pendencia|status|situacao|extrato|atestado|"
-                r"convenio|rreo|rgf|dca|msc|siope|siops|siconfi|item|comprovante|documento")
+                r"convenio|rreo|rgf|dca|msc|siope|siops|siconfi|sadipem|cadprev|transferegov|"
+                r"item|comprovante|documento|relatorio|anexo|bimestre|cdp")
+_POLITE = r"^(?:(?:por favor|pfv|pf|iara|ei|oi|ola|voce|vc|agora)\W+)*"
 _ACT_REQUESTS = (
-    re.compile(rf"^(?:(?:por favor|pfv|pf|iara|ei|oi|voce)\W+)*(?:{_ACT_VERBS})\b.*"
-               rf"\b(?:{_ACT_OBJECTS})\b.*\b(?:pra mim|para mim|por mim|no meu lugar|agora|"
-               rf"em nome|urgente|ja)\b"),
+    re.compile(rf"{_POLITE}(?:{_IMPERATIVES})\b.*\b(?:{_ACT_OBJECTS})\b.*\b(?:pra mim|"
+               rf"para mim|por mim|no meu lugar|agora|em nome|urgente|ja)\b"),
     # Forging: "uma certidão falsa", "falsificar o atestado" (not a "pendência falsa", the
     # processing error the extrato may show).
     re.compile(r"\b(?:documento|certidao|certidoes|extrato|atestado|comprovante|recibo|"
                r"declaracao|assinatura|cnd|crp|crf|relatorio)s?\s+(?:\w+\s+){0,2}"
                r"(?:falso|falsa|falsos|falsas)\b"),
     re.compile(r"\b(?:falsific\w*|forj\w*|adulter\w*|fraud\w*|ninguem vai conferir)"),
-    re.compile(rf"^(?:(?:por favor|pfv|pf|iara)\W+)*(?:{_ACT_VERBS})\b.*"
-               r"\b(?:do cauc|no cauc|no sistema|como comprovado|como regular)\b"),
+    re.compile(rf"{_POLITE}(?:{_IMPERATIVES})\b.*\b(?:como comprovado|como regular|"
+               r"sem (?:nenhuma )?pendencias?)\b"),
+    re.compile(rf"\b(?:voce|vc|iara)\s+(?:pode|poderia|podia|consegue|conseguiria|"
+               rf"da conta de)\s+(?:ja\s+)?(?:{_INFINITIVES})\b.*\b(?:{_ACT_OBJECTS})\b"),
+    re.compile(rf"\b(?:que|q)\s+(?:voce|vc)\s+(?:{_IMPERATIVES})\b.*\b(?:{_ACT_OBJECTS})\b"),
 )
+# An imperative that opens a message of five words or more asking nothing ("entra no
+# siconfi e homologa o rreo"; shorter ones are often nouns: "baixa de pendência cauc").
+_ORDER = re.compile(rf"{_POLITE}(?:{_IMPERATIVES})\b.*\b(?:{_ACT_OBJECTS}|no sistema)\b")
+ORDER_MIN_WORDS = 5
 
 
 # A password, PIN or login typed into the message ("senha: Pref@2024", "minha senha é
@@ -70,7 +86,9 @@ def asks_to_act(text: str) -> bool:
     """Whether the message asks Iara to do something in a system for the gestor (or to
     forge a document) rather than to explain."""
     folded = fold(text)
-    return any(pattern.search(folded) for pattern in _ACT_REQUESTS)
+    return (any(pattern.search(folded) for pattern in _ACT_REQUESTS)
+            or ("?" not in folded and len(folded.split()) >= ORDER_MIN_WORDS
+                and _ORDER.search(folded) is not None))
 
 
 def channel_of(sender_id: str) -> str:
