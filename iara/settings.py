@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=100)
     min_card_score: UnitFloat = Field(
         0.93, description="Score of the best answer card (its best cosine similarity plus "
-        "0.05 x its BM25 score per query term) below which Iara says it does not know. "
+        "0.1 x its BM25 score per query term) below which Iara says it does not know. "
         "Calibrated for the default model with 'iara eval cards --calibrate'; calibrate "
         "again after changing the model.")
 

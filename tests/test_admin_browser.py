@@ -98,7 +98,7 @@ def test_analyst_signs_in_turns_a_queue_row_into_a_pair_and_reverts(
     expect(page.locator("#status")).to_contain_text("duplicate question")
 
     row = page.locator("#audit-rows tr").first
-    expect(row).to_contain_text("Nova pergunta em 1.3")
+    expect(row).to_contain_text("Nova pergunta no cartão 1.3/")
     row.get_by_role("button", name="Desfazer").click()
     expect(page.locator("#status")).to_contain_text("Alteração desfeita")
     assert "como tiro a certidao do fgts da camara" not in path.read_text(encoding="utf-8")

