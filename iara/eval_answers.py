@@ -211,7 +211,7 @@ def calibrate(answerer: Any, dev: list[dict[str, Any]], out_of_scope: list[str],
     outside = [best(q)[0] for q in [d["q"] for d in dev if d["topic"] == OUT_OF_SCOPE]
                + out_of_scope]
     rows = []
-    for threshold in np.round(np.arange(0.80, 1.0001, 0.005), 3):
+    for threshold in np.round(np.arange(0.80, 1.3001, 0.005), 3):
         right = _rate([score >= threshold and topic == want for score, topic, want in inside])
         answered_oos = _rate([score >= threshold for score in outside])
         rows.append({"min_card_score": float(threshold), "in_scope_right": right,

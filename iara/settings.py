@@ -18,7 +18,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-UnitFloat = Annotated[float, Field(ge=0.0, le=1.0)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 ORIGIN_RE = re.compile(r"https?://(\[[0-9a-f:.]+\]|[a-z0-9-]+(\.[a-z0-9-]+)*)(:[0-9]{1,5})?")
 # A channel is on when all of its credentials are set (and refused when only some are).
@@ -72,8 +71,8 @@ class Settings(BaseSettings):
         "blank:pt", description="spaCy pipeline of the Portuguese analyzer: 'blank:pt' "
         "(lookup lemmas, always available) or an installed one such as 'pt_core_news_sm'.")
     top_k: int = Field(5, ge=1, le=100)
-    min_card_score: UnitFloat = Field(
-        0.93, description="Score of the best answer card (its best cosine similarity plus "
+    min_card_score: float = Field(
+        0.96, ge=0.0, description="Score of the best answer card (its best cosine similarity plus "
         "0.1 x its BM25 score per query term) below which Iara says it does not know. "
         "Calibrated for the default model with 'iara eval cards --calibrate'; calibrate "
         "again after changing the model.")

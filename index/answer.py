@@ -63,12 +63,17 @@ MAX_CARDS = 2
 # Within the chosen topic, a card of the type the question asks (deadline, how to fix…)
 # is preferred among this many of the topic's best cards.
 ASPECT_WINDOW = 8
+# ... when it scores within this of the topic's best card: the cues are words like
+# "quando" and "quem", which also appear in questions that ask something else (dev set:
+# answered fully 0.82 without a margin, 0.85-0.86 with 0.02-0.08).
+ASPECT_MARGIN = 0.06
 # Within one topic the cards share their vocabulary but not their details ("opção",
 # "percentual"): the words a question shares with a card weigh more there than across
 # topics (dev set: 0.80 answered fully with 0.2, 0.79 with 0.05 and with 0.4).
 WITHIN_TOPIC_SPARSE_WEIGHT = 0.2
 # When the topic's second card scores within this of its first, both answer (dev set:
-# answered fully 0.80 without, 0.83 with 0.02–0.03, 0.84 with 0.05, for a few more words).
+# answered fully 0.80 without, 0.83 with 0.02–0.03, 0.84 with 0.05, for a few more words);
+# not when the question asks a type the second card is not (same answered fully, shorter).
 TIE_MARGIN = 0.03
 # The questions of a message: sentences that end in "?" (a new sentence starts after
 # ".", "!" or "?" and a capital, so "art. 52" and "3.2.2" stay whole), each split again
@@ -305,18 +310,25 @@ class Answerer:
                                  sparse_weight=WITHIN_TOPIC_SPARSE_WEIGHT)
 
     @staticmethod
-    def _preferred(ranked: list[CardHit], asked: Sequence[str]) -> IndexedCard | None:
+    def _preferred(ranked: list[CardHit], asked: Sequence[str],
+                   margin: float = ASPECT_MARGIN) -> IndexedCard | None:
         """The best-ranked card, or, when the part asks a type (deadline, how to fix…)
-        that card is not, the best-ranked card of that type."""
+        that card is not, the best-ranked card of that type if it scores within
+        ``margin`` of the best (the cues are words like "quando" and "quem", which also
+        appear in questions that ask something else)."""
         if not ranked:
             return None
         if asked and ranked[0].card.tipo not in asked:
-            return next((h.card for h in ranked if h.card.tipo in asked), ranked[0].card)
+            floor = ranked[0].score - margin
+            return next((h.card for h in ranked if h.card.tipo in asked and h.score >= floor),
+                        ranked[0].card)
         return ranked[0].card
 
-    def _card_for(self, part: str, topic: str, asked: Sequence[str]) -> IndexedCard | None:
-        """The topic's card that answers ``part`` (see :meth:`_preferred`)."""
-        return self._preferred(self._ranked_in(part, topic), asked)
+    def _card_of_type(self, part: str, topic: str, tipo: str) -> IndexedCard | None:
+        """The topic's best card of type ``tipo`` for ``part`` (a second thing the
+        question asks explicitly), if one is among its best."""
+        return next((h.card for h in self._ranked_in(part, topic) if h.card.tipo == tipo),
+                    None)
 
     def _compose_cards(self, question: str, hits: list[CardHit],
                        question_types: Sequence[str]) -> Answer:
@@ -325,11 +337,14 @@ class Answerer:
         single question that asks two things gets a card for each."""
         topic = hits[0].card.topic
         parts = question_parts(question)
+        # A message that names no topic ("e a validade?" after an answer, or with the
+        # item from a button) asks nothing but the type: that type's card answers.
+        margin = ASPECT_MARGIN if self.names_topic(question) else float("inf")
         chosen: list[IndexedCard] = []
         for part in parts:
             asked = asked_types(part, question_types if len(parts) == 1 else ())
             ranked = self._ranked_in(part, topic)
-            card = self._preferred(ranked, asked)
+            card = self._preferred(ranked, asked, margin)
             if card is not None and card.key not in {c.key for c in chosen}:
                 chosen.append(card)
         asked = asked_types(question, question_types)
@@ -337,13 +352,14 @@ class Answerer:
             for tipo in asked:
                 if len(chosen) >= MAX_CARDS or any(c.tipo == tipo for c in chosen):
                     continue
-                extra = self._card_for(question, topic, [tipo])
-                if extra is not None and extra.tipo == tipo and extra.key not in {
+                extra = self._card_of_type(question, topic, tipo)
+                if extra is not None and extra.key not in {
                         c.key for c in chosen}:
                     chosen.append(extra)
             chosen.sort(key=lambda c: asked.index(c.tipo) if c.tipo in asked else -1)
             if len(chosen) == 1 and len(ranked) > 1 and ranked[0].card.key == chosen[0].key \
-                    and ranked[0].score - ranked[1].score <= TIE_MARGIN:
+                    and ranked[0].score - ranked[1].score <= TIE_MARGIN \
+                    and (not asked or ranked[1].card.tipo in asked):
                 # Two cards of the topic fit about as well: both short answers, rather
                 # than a guess between them.
                 chosen.append(ranked[1].card)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -160,16 +161,17 @@ def test_question_gets_an_answer_with_source_links_and_a_typing_indicator(
     expect(page.locator("#typing")).to_contain_text("Iara está digitando")
     expect(user_messages(page).last).to_have_text("Você: " + RREO_QUESTION)
     expect(answer).to_contain_text("30 dias")
+    # The card's own sources (official pages), and the full explanation one tap away.
     links = answer.locator(".sources a")
     expect(answer.locator(".sources-title")).to_have_text("Fontes")
-    assert links.count() >= 2
-    first = links.first
-    assert first.get_attribute("href").endswith("/conteudos/item-3.2.2#prazos-e-validade")
-    assert first.get_attribute("target") == "_blank"
-    assert "noopener" in first.get_attribute("rel")
-    expect(first).to_contain_text("3.2.2")
-    assert any(links.nth(i).get_attribute("href").startswith("https://")
-               for i in range(links.count()))
+    assert links.count() >= 1
+    for i in range(links.count()):
+        assert links.nth(i).get_attribute("href").startswith("https://")
+        assert links.nth(i).get_attribute("target") == "_blank"
+        assert "noopener" in links.nth(i).get_attribute("rel")
+    explain = answer.locator("a.explain")
+    expect(explain).to_have_text("Ver explicação completa")
+    assert explain.get_attribute("href").endswith("/conteudos/item-3.2.2#prazos-e-validade")
 
 
 def test_quick_reply_shows_its_title_and_sends_its_payload(page: Page, stack: Stack) -> None:
@@ -268,7 +270,8 @@ def test_history_is_kept_across_a_reload(page: Page, stack: Stack) -> None:
     assert requests == []  # no new greeting: the conversation goes on
     # ... and the engine still knows the topic: a follow-up stays on item 3.2.2.
     follow_up = ask(page, "e se eu não conseguir?")
-    expect(follow_up.locator(".sources a").first).to_contain_text("3.2.2")
+    expect(follow_up.locator("a.explain")).to_have_attribute(
+        "href", re.compile(r"/conteudos/item-3\.2\.2(#|$)"))
 
 
 def test_restart_starts_a_new_conversation(page: Page, stack: Stack) -> None:
@@ -567,7 +570,8 @@ def test_widget_opens_and_chats_on_a_portal_of_another_origin(
     expect(chat.locator("#message")).to_be_focused()
     answer = ask(chat, RREO_QUESTION, press_enter=True)
     expect(answer).to_contain_text("30 dias")
-    expect(answer.locator(".sources a").first).to_contain_text("3.2.2")
+    expect(answer.locator("a.explain")).to_have_attribute(
+        "href", re.compile(r"/conteudos/item-3\.2\.2#"))
     shown = chat.locator("#log .msg").count()
     # Closing from inside the chat returns the focus to the bubble.
     chat.get_by_role("button", name="Fechar o chat").click()

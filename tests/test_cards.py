@@ -10,7 +10,7 @@ import pytest
 
 from index.analyzer import PortugueseAnalyzer
 from index.answer import Answerer
-from index.card_index import CardIndex, IndexedCard, card_rows, indexed_cards
+from index.card_index import CardHit, CardIndex, IndexedCard, card_rows, indexed_cards
 from index.encoder import HashEncoder
 from index.knowledge import load_knowledge
 from index.retriever import Retriever
@@ -129,3 +129,17 @@ def test_cards_carry_their_document_and_sources(tmp_path: Path) -> None:
                               "oficial": True},)
     assert "envio do rreo de teste" in prazo.names
     assert IndexedCard.from_json(prazo.to_json()) == prazo
+
+
+def test_the_type_asked_wins_only_when_its_card_is_close() -> None:
+    from index.answer import ASPECT_MARGIN
+
+    def hit(card: IndexedCard, score: float) -> CardHit:
+        return CardHit(card=card, score=score, dense=score, sparse=0.0)
+
+    how, deadline = CARDS[1], CARDS[0]
+    close = [hit(how, 0.95), hit(deadline, 0.95 - ASPECT_MARGIN / 2)]
+    far = [hit(how, 0.95), hit(deadline, 0.95 - 2 * ASPECT_MARGIN)]
+    assert Answerer._preferred(close, ["prazo"]) is deadline
+    assert Answerer._preferred(far, ["prazo"]) is how
+    assert Answerer._preferred(far, []) is how

@@ -73,7 +73,7 @@ def test_add_ingests_into_a_trilha(tmp_path: Path) -> None:
 
 
 def test_invalid_settings_are_refused_naming_the_field() -> None:
-    env = dict(os.environ, IARA_MIN_CARD_SCORE="1.5")
+    env = dict(os.environ, IARA_MIN_CARD_SCORE="-1")
     result = subprocess.run([sys.executable, "-m", "iara.cli", "knowledge", "validate"],
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -95,20 +94,3 @@ def test_effective_model_uses_only_an_accepted_finetune(tmp_path: Path) -> None:
     assert effective_model("outro-modelo", tmp_path, True) == ("outro-modelo", "outro-modelo")
     (tmp_path / REPORT).write_text(json.dumps({**report, "accepted": False}))
     assert effective_model(base, tmp_path, True) == (base, base)
-
-
-def test_top_hits_that_agree_on_one_document_make_a_confident_answer() -> None:
-    from types import SimpleNamespace
-
-    from index.answer import _confident
-
-    def hit(doc: str, dense: float, sparse: float = 0.0) -> Any:
-        return SimpleNamespace(dense=dense, sparse=sparse, chunk=SimpleNamespace(doc_id=doc))
-
-    assert _confident([hit("a", 0.30)], 0.25, 1.2)
-    assert _confident([hit("a", 0.10, sparse=1.3)], 0.25, 1.2)
-    assert not _confident([hit("a", 0.24), hit("b", 0.23), hit("a", 0.22)], 0.25, 1.2)
-    agreeing = [hit("a", 0.20), hit("a", 0.22), hit("a", 0.19)]
-    assert _confident(agreeing, 0.25, 1.2)
-    assert not _confident([hit("a", 0.15), hit("a", 0.16), hit("a", 0.12)], 0.25, 1.2)
-    assert not _confident(agreeing[:2], 0.25, 1.2)  # too few hits to agree

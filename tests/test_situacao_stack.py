@@ -53,7 +53,8 @@ def test_situation_of_a_municipio_on_the_web_chat(loaded: Stack) -> None:
     assert text.startswith("Acrelândia/AC no CAUC, posição de 15/09/2026:")
     assert "Como resolver:" in text and messages[0]["sources"]
     follow = chat(loaded, "e2e-cauc", messages[0]["buttons"][0]["payload"])
-    assert follow[0]["sources"][0]["title"].endswith("› Como regularizar")
+    # The button asks the item's how-to card: its answer links to that section.
+    assert follow[0]["sources"] and follow[0]["link"]["url"].endswith("#como-regularizar")
 
 
 def test_ambiguous_name_then_a_typed_answer(loaded: Stack) -> None:
