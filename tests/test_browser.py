@@ -170,7 +170,7 @@ def test_question_gets_an_answer_with_source_links_and_a_typing_indicator(
         assert links.nth(i).get_attribute("target") == "_blank"
         assert "noopener" in links.nth(i).get_attribute("rel")
     explain = answer.locator("a.explain")
-    expect(explain).to_have_text("Ver explicação completa")
+    expect(explain).to_contain_text("Ver explicação completa")
     assert explain.get_attribute("href").endswith("/conteudos/item-3.2.2#prazos-e-validade")
 
 
