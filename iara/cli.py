@@ -519,9 +519,10 @@ def _print_sets(reports: dict[str, dict[str, Any]], as_json: bool) -> None:
 
 
 def cmd_eval_answers(args: argparse.Namespace) -> int:
-    from iara.eval_answers import evaluate_answers
+    from iara.eval_answers import evaluate_answers, reply_prefixes
 
     sets = _eval_sets(args.files)
+    prefixes = reply_prefixes(_settings().project_root / "domain.yml")
     if args.start:
         from contextlib import redirect_stdout
 
@@ -532,11 +533,12 @@ def cmd_eval_answers(args: argparse.Namespace) -> int:
         with Stack(_settings()) as stack:
             stack.wait_healthy()
             stack.warm_up()
-            reports = {name: evaluate_answers(stack.settings.api_base_url, questions)
+            reports = {name: evaluate_answers(stack.settings.api_base_url, questions,
+                                              prefixes)
                        for name, questions in sets.items()}
     else:
         try:
-            reports = {name: evaluate_answers(_api_url(args), questions)
+            reports = {name: evaluate_answers(_api_url(args), questions, prefixes)
                        for name, questions in sets.items()}
         except httpx.HTTPError as exc:
             raise CliError(f"the API at {_api_url(args)} failed ({exc.__class__.__name__}); "

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,35 @@ def load_questions(path: Path) -> list[dict[str, Any]]:
     if not isinstance(data, list) or not all(isinstance(d, dict) and d.get("q") for d in data):
         raise ValueError(f"{path}: expected a YAML list of {{q, item, topic, must_mention}}")
     return data
+
+
+def reply_prefixes(domain_file: Path) -> dict[str, str]:
+    """The opening words of each of the domain's responses (up to the first slot), folded,
+    to name what Iara replied when she did not answer."""
+    responses = (yaml.safe_load(domain_file.read_text(encoding="utf-8")) or {}).get(
+        "responses") or {}
+    prefixes = {}
+    for name, variants in responses.items():
+        text = fold(str((variants or [{}])[0].get("text") or "")).split("{")[0]
+        if len(text) >= 12:
+            prefixes[" ".join(text.split()[:8])] = name
+    return prefixes
+
+
+def miss_kind(result: dict[str, Any], messages: list[dict[str, Any]],
+              prefixes: dict[str, str]) -> str | None:
+    """Why an in-scope question was not answered fully: ``wrong_item``, ``missing_facts``,
+    or, when Iara did not answer, the response she gave instead (``utter_nao_sei``,
+    ``utter_perguntar_item``…; ``other`` for an action's own text, e.g. a situation)."""
+    if result["topic"] == OUT_OF_SCOPE or result["answered_fully"]:
+        return None
+    if not result["declined"]:
+        return "wrong_item" if result["item_correct"] is False else "missing_facts"
+    first = " ".join(fold(str(messages[0].get("text", ""))).split()) if messages else ""
+    if not first:
+        return "not_found"  # the offline answerer found no card
+    return next((name for prefix, name in prefixes.items() if first.startswith(prefix)),
+                "other")
 
 
 def judge(question: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -89,8 +118,10 @@ def api_asker(api_url: str, client: httpx.Client) -> Ask:
     return ask
 
 
-def evaluate(ask: Ask, questions: list[dict[str, Any]]) -> dict[str, Any]:
-    """Ask every question (a new conversation each) and judge the answers."""
+def evaluate(ask: Ask, questions: list[dict[str, Any]],
+             prefixes: dict[str, str] | None = None) -> dict[str, Any]:
+    """Ask every question (a new conversation each) and judge the answers; ``prefixes``
+    (see :func:`reply_prefixes`) name the replies of the in-scope misses."""
     results = []
     run = uuid.uuid4().hex[:8]
     for i, question in enumerate(questions):
@@ -99,15 +130,19 @@ def evaluate(ask: Ask, questions: list[dict[str, Any]]) -> dict[str, Any]:
         elapsed = (time.perf_counter() - started) * 1000
         result = judge(question, messages)
         result["ms"] = round(elapsed, 1)
+        result["miss"] = miss_kind(result, messages, prefixes or {})
         results.append(result)
-    return {"totals": totals(results), "by_style": by_style(results), "questions": results}
+    misses = Counter(r["miss"] for r in results if r["miss"])
+    return {"totals": totals(results), "by_style": by_style(results),
+            "misses": dict(misses.most_common()), "questions": results}
 
 
 def evaluate_answers(api_url: str, questions: list[dict[str, Any]],
+                     prefixes: dict[str, str] | None = None,
                      timeout: float = 60.0) -> dict[str, Any]:
     """Every question through ``POST /api/chat`` of the API at ``api_url``."""
     with httpx.Client(timeout=timeout) as client:
-        return evaluate(api_asker(api_url, client), questions)
+        return evaluate(api_asker(api_url, client), questions, prefixes)
 
 
 def _rate(hits: list[bool]) -> float | None:
@@ -167,6 +202,9 @@ def render_sets(reports: dict[str, dict[str, Any]], worst: int = 15) -> str:
         if len(styles) > 1:
             lines.append(f"  {name} by style: " + ", ".join(
                 f"{s} {v['correct']} ({v['questions']})" for s, v in styles.items()))
+        if reports[name].get("misses"):
+            lines.append(f"  {name} in-scope misses: " + ", ".join(
+                f"{kind} {n}" for kind, n in reports[name]["misses"].items()))
     dev = reports.get("dev")
     if dev and dev.get("questions"):
         misses = [r for r in dev["questions"]

@@ -72,7 +72,7 @@ class Settings(BaseSettings):
         "(lookup lemmas, always available) or an installed one such as 'pt_core_news_sm'.")
     top_k: int = Field(5, ge=1, le=100)
     min_card_score: float = Field(
-        0.96, ge=0.0, description="Score of the best answer card (its best cosine similarity plus "
+        0.95, ge=0.0, description="Score of the best answer card (its best cosine similarity plus "
         "0.1 x its BM25 score per query term) below which Iara says it does not know. "
         "Calibrated for the default model with 'iara eval cards --calibrate'; calibrate "
         "again after changing the model.")

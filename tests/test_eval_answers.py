@@ -28,3 +28,27 @@ def test_totals() -> None:
     t = totals(rows)
     assert t["item_accuracy"] == 0.5 and t["must_mention_coverage"] == round(2 / 3, 4)
     assert t["oos_decline_rate"] == 1.0 and t["p50_ms"] == 20.0
+
+
+def test_misses_are_named_by_what_iara_did_instead() -> None:
+    from iara.eval_answers import evaluate, reply_prefixes
+    from iara.settings import PROJECT_ROOT
+
+    prefixes = reply_prefixes(PROJECT_ROOT / "domain.yml")
+    source = {"title": "t", "url": "https://gov.br", "item": "3.2.2"}
+    replies = {
+        "certo": [{"text": "Até 30 dias.", "sources": [source]}],
+        "outro item": [{"text": "Até 30 dias.", "sources": [{**source, "item": "3.3"}]}],
+        "incompleto": [{"text": "Bimestral.", "sources": [source]}],
+        "não sabe": [{"text": "Não encontrei isso  com segurança no meu conhecimento sobre "
+                              "o CAUC, e prefiro não arriscar.", "sources": []}],
+        "pergunta o item": [{"text": "Posso ajudar a resolver. Qual item do extrato está "
+                                     "\"a comprovar\"?", "sources": []}],
+        "outra coisa": [{"text": "Sobral/CE no CAUC…", "sources": []}],
+    }
+    questions = [{"q": q, "item": "3.2.2", "topic": "3.2.2", "must_mention": ["30 dias"]}
+                 for q in replies]
+    report = evaluate(lambda sender, q: replies[q], questions, prefixes)
+    assert [r["miss"] for r in report["questions"]] == [
+        None, "wrong_item", "missing_facts", "utter_nao_sei", "utter_perguntar_item", "other"]
+    assert report["misses"]["wrong_item"] == 1 and sum(report["misses"].values()) == 5
