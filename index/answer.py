@@ -200,10 +200,12 @@ class Answerer:
         k: int = 5,
         min_card_score: float = 0.0,
         public_url: str = "",
+        aspect_margin: float = ASPECT_MARGIN,
     ) -> None:
         self.retriever = retriever
         self.cards = cards
         self.k = k
+        self.aspect_margin = aspect_margin
         self.min_card_score = min_card_score
         self.public_url = public_url
         self._topic_terms: set[str] | None = None
@@ -311,7 +313,7 @@ class Answerer:
 
     @staticmethod
     def _preferred(ranked: list[CardHit], asked: Sequence[str],
-                   margin: float = ASPECT_MARGIN) -> IndexedCard | None:
+                   margin: float) -> IndexedCard | None:
         """The best-ranked card, or, when the part asks a type (deadline, how to fix…)
         that card is not, the best-ranked card of that type if it scores within
         ``margin`` of the best (the cues are words like "quando" and "quem", which also
@@ -338,8 +340,11 @@ class Answerer:
         topic = hits[0].card.topic
         parts = question_parts(question)
         # A message that names no topic ("e a validade?" after an answer, or with the
-        # item from a button) asks nothing but the type: that type's card answers.
-        margin = ASPECT_MARGIN if self.names_topic(question) else float("inf")
+        # item from a button) asks nothing but the type, and a type given without any cue
+        # in the text (a button's, or the NLU's alone) is explicit: that type's card
+        # answers. The margin is for cue words in a question about a topic.
+        cued = self.names_topic(question) and bool(asked_types(question))
+        margin = self.aspect_margin if cued else float("inf")
         chosen: list[IndexedCard] = []
         for part in parts:
             asked = asked_types(part, question_types if len(parts) == 1 else ())

@@ -58,8 +58,10 @@ def db(tmp_path: Path) -> Database:
 
 
 def card_answerer(retriever: Retriever, cards: CardIndex, threshold: float = 0.0) -> Answerer:
-    """The answer cards with the hash encoder; a threshold of 2 is never reached."""
-    return Answerer(retriever, cards, min_card_score=threshold, public_url="http://iara.test")
+    """The answer cards with the hash encoder; a threshold of 2 is never reached. The hash
+    encoder's score gaps mean nothing, so the type asked always wins (no aspect margin)."""
+    return Answerer(retriever, cards, min_card_score=threshold, public_url="http://iara.test",
+                    aspect_margin=float("inf"))
 
 
 @pytest.fixture

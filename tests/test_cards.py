@@ -140,6 +140,7 @@ def test_the_type_asked_wins_only_when_its_card_is_close() -> None:
     how, deadline = CARDS[1], CARDS[0]
     close = [hit(how, 0.95), hit(deadline, 0.95 - ASPECT_MARGIN / 2)]
     far = [hit(how, 0.95), hit(deadline, 0.95 - 2 * ASPECT_MARGIN)]
-    assert Answerer._preferred(close, ["prazo"]) is deadline
-    assert Answerer._preferred(far, ["prazo"]) is how
-    assert Answerer._preferred(far, []) is how
+    assert Answerer._preferred(close, ["prazo"], ASPECT_MARGIN) is deadline
+    assert Answerer._preferred(far, ["prazo"], ASPECT_MARGIN) is how
+    assert Answerer._preferred(far, ["prazo"], float("inf")) is deadline
+    assert Answerer._preferred(far, [], ASPECT_MARGIN) is how
