@@ -77,7 +77,7 @@ lint: $(APP)/.installed ## ruff and mypy
 	$(APP)/bin/ruff check .
 	$(APP)/bin/mypy iara index api bot cauc
 
-eval: setup ## Quality: retrieval and answers on the dev set, NLU cross-validation (slow)
+eval: setup ## Quality: retrieval, answers on the dev and blind sets, NLU cross-validation (slow)
 	@$(IARA) prepare
 	@$(IARA) eval retrieval
 	@$(IARA) eval answers --start
