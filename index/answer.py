@@ -64,7 +64,8 @@ MAX_CARDS = 2
 # is preferred among this many of the topic's best cards.
 ASPECT_WINDOW = 8
 # ... when it scores within this of the topic's best card: the cues are words like
-# "quando" and "quem", which also appear in questions that ask something else (dev set:
+# "quando" and "quem", which also appear in questions that ask something else. Past the
+# margin the best card answers first and the asked type's card follows it (dev set:
 # answered fully 0.82 without a margin, 0.85-0.86 with 0.02-0.08).
 ASPECT_MARGIN = 0.06
 # Within one topic the cards share their vocabulary but not their details ("opção",
