@@ -329,12 +329,6 @@ class Answerer:
                         ranked[0].card)
         return ranked[0].card
 
-    def _card_of_type(self, part: str, topic: str, tipo: str) -> IndexedCard | None:
-        """The topic's best card of type ``tipo`` for ``part`` (a second thing the
-        question asks explicitly), if one is among its best."""
-        return next((h.card for h in self._ranked_in(part, topic) if h.card.tipo == tipo),
-                    None)
-
     def _compose_cards(self, question: str, hits: list[CardHit],
                        question_types: Sequence[str]) -> Answer:
         """The whole message picks the topic (its best card's); each question it asks
@@ -346,7 +340,7 @@ class Answerer:
         # item from a button) asks nothing but the type, and a type given without any cue
         # in the text (a button's, or the NLU's alone) is explicit: that type's card
         # answers. The margin is for cue words in a question about a topic.
-        cued = self.names_topic(question) and bool(asked_types(question))
+        cued = bool(asked_types(question)) and self.names_topic(question)
         margin = self.aspect_margin if cued else float("inf")
         chosen: list[IndexedCard] = []
         for part in parts:
@@ -357,12 +351,13 @@ class Answerer:
                 chosen.append(card)
         asked = asked_types(question, question_types)
         if len(parts) == 1:
+            # Each other type asked gets the whole message's best card of that type.
+            whole = ranked if parts[0] == question.strip() else self._ranked_in(question, topic)
             for tipo in asked:
                 if len(chosen) >= MAX_CARDS or any(c.tipo == tipo for c in chosen):
                     continue
-                extra = self._card_of_type(question, topic, tipo)
-                if extra is not None and extra.key not in {
-                        c.key for c in chosen}:
+                extra = next((h.card for h in whole if h.card.tipo == tipo), None)
+                if extra is not None and extra.key not in {c.key for c in chosen}:
                     chosen.append(extra)
             chosen.sort(key=lambda c: asked.index(c.tipo) if c.tipo in asked else -1)
             if len(chosen) == 1 and len(ranked) > 1 and ranked[0].card.key == chosen[0].key \
